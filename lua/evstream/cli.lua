@@ -1,0 +1,100 @@
+-- evstream.cli: option parsing for bundled and user scripts, with --help.
+--
+--   local opts = cli.parse({...}, {
+--     name = "elt", about = "Event loss tables from summary streams.",
+--     options = {
+--       {"-s", "--selt", arg = "PATH", help = "SELT output"},
+--       {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}},
+--       {"-H", "--noheader", help = "no CSV header"},
+--     }})
+--
+-- Values land under the long name without dashes (opts.selt). Options
+-- without `arg` are flags (true when given). `--help` prints the usage and
+-- exits 0; a bad option raises "name: message" (exit status 1 under run).
+local M = {}
+
+local RUNTIME_HELP = [[
+runtime options (evstream run):
+  -i FILE...            input streams (default: stdin)
+  --progress            one refreshing progress line on stderr (default when stderr is a terminal)
+  --no-progress         no progress line
+]]
+
+local function key_of(o)
+  return (o[2] or o[1]):gsub("^%-+", ""):gsub("-", "_")
+end
+
+function M.usage(spec)
+  local lines = {}
+  lines[#lines + 1] = ("usage: evstream run %s [-i FILE...] [options]"):format(spec.name)
+  if spec.about then lines[#lines + 1] = spec.about end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "options:"
+  for _, o in ipairs(spec.options) do
+    local names = table.concat({o[1], o[2]}, ", ")
+    if o.arg then names = names .. " " .. o.arg end
+    local help = o.help or ""
+    if o.default ~= nil then help = help .. (" (default %s)"):format(tostring(o.default)) end
+    lines[#lines + 1] = ("  %-22s %s"):format(names, help)
+  end
+  lines[#lines + 1] = ("  %-22s %s"):format("-h, --help", "this help")
+  lines[#lines + 1] = ""
+  return table.concat(lines, "\n") .. "\n" .. RUNTIME_HELP
+end
+
+local function fail(spec, fmt, ...)
+  error(("%s: " .. fmt .. " (see --help)"):format(spec.name, ...), 0)
+end
+
+function M.parse(args, spec)
+  local byname, opts, rest = {}, {}, {}
+  for _, o in ipairs(spec.options) do
+    for i = 1, 2 do if o[i] then byname[o[i]] = o end end
+    if o.default ~= nil then opts[key_of(o)] = o.default end
+  end
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "-h" or a == "--help" then
+      io.stdout:write(M.usage(spec))
+      io.stdout:flush()
+      os.exit(0)
+    end
+    local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
+    local o = byname[name or a]
+    if not o then
+      if a:sub(1, 1) == "-" and a ~= "-" then fail(spec, "unknown option %s", a) end
+      if not spec.positional then fail(spec, "unexpected argument %s", a) end
+      rest[#rest + 1] = a
+    elseif o.arg then
+      local v = inline
+      if v == nil then
+        i = i + 1
+        v = args[i]
+      end
+      if v == nil then fail(spec, "option %s needs a value (%s)", a, o.arg) end
+      if o.choices then
+        local ok = false
+        for _, c in ipairs(o.choices) do ok = ok or c == v end
+        if not ok then fail(spec, "bad value for %s: %s (want %s)", a, v, table.concat(o.choices, "|")) end
+      end
+      if o.number then
+        local n = tonumber(v)
+        if not n then fail(spec, "option %s wants a number, got %s", a, v) end
+        v = n
+      end
+      if o.multi then
+        opts[key_of(o)] = opts[key_of(o)] or {}
+        table.insert(opts[key_of(o)], v)
+      else
+        opts[key_of(o)] = v
+      end
+    else
+      opts[key_of(o)] = true
+    end
+    i = i + 1
+  end
+  return opts, rest
+end
+
+return M

@@ -1,0 +1,15 @@
+/*
+** es_cli.h -- what the Lua bridge (es_lua.c) offers the CLI (main.c), so
+** that main.c needs no Lua header.
+*/
+#ifndef ES_CLI_H
+#define ES_CLI_H
+
+/* `evstream run SCRIPT ...`: argv[0] is the script; returns the exit code. */
+int es_cli_run(int argc, char **argv, const char *argv0);
+/* `evstream scripts`: list the bundled scripts; returns the exit code. */
+int es_cli_list_scripts(const char *argv0);
+/* "Lua 5.4.x" */
+const char *es_cli_lua_version(void);
+
+#endif

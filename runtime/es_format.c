@@ -1,0 +1,102 @@
+/*
+** es_format.c -- stream header words and stream info (STREAMS.md 1.1).
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "evstream.h"
+
+uint32_t es_header_encode(int source, int agg) {
+    return ((uint32_t)source << 24) | ((uint32_t)agg & 0x00FFFFFFu);
+}
+
+/* Only the combinations some Oasis producer writes are known: anything
+** else is more likely garbage than a new format. */
+int es_header_decode(uint32_t word, int *source, int *agg) {
+    int s = (int)(word >> 24), a = (int)(word & 0x00FFFFFFu);
+    int ok;
+    switch (s) {
+    case CDF_STREAM_ID: ok = (a == 1); break;
+    case GUL_STREAM_ID: ok = (a == ITEM_STREAM || a == COVERAGE_STREAM); break;
+    case LOSS_STREAM_ID: ok = (a == ITEM_STREAM || a == COVERAGE_STREAM); break;
+    case SUMMARY_STREAM_ID: ok = (a == 1); break;
+    default: ok = 0;
+    }
+    if (source) *source = s;
+    if (agg) *agg = a;
+    return ok ? 0 : -1;
+}
+
+const char *es_source_name(int source) {
+    switch (source) {
+    case CDF_STREAM_ID: return "cdf";
+    case GUL_STREAM_ID: return "gul";
+    case LOSS_STREAM_ID: return "loss";
+    case SUMMARY_STREAM_ID: return "summary";
+    default: return "unknown";
+    }
+}
+
+int es_info_parse(const unsigned char *p, size_t n, es_info *info, char *err, size_t errlen) {
+    uint32_t word;
+    int32_t v;
+    if (n < 4) return 0;
+    memcpy(&word, p, 4);
+    if (es_header_decode(word, &info->source, &info->agg)) {
+        snprintf(err, errlen, "unknown stream type 0x%08x (source %d, aggregation %d)", (unsigned)word,
+                 (int)(word >> 24), (int)(word & 0xFFFFFF));
+        return -1;
+    }
+    info->len_sample = 0;
+    info->summary_set_id = 0;
+    if (info->source == CDF_STREAM_ID) {
+        info->header_size = 4;
+        return 4;
+    }
+    info->header_size = info->source == SUMMARY_STREAM_ID ? 12 : 8;
+    if (n < info->header_size) return 0;
+    memcpy(&v, p + 4, 4);
+    if (v < 0) {
+        snprintf(err, errlen, "negative number of samples %d in header", (int)v);
+        return -1;
+    }
+    info->len_sample = v;
+    if (info->source == SUMMARY_STREAM_ID) memcpy(&info->summary_set_id, p + 8, 4);
+    return (int)info->header_size;
+}
+
+int es_read_info(int fd, es_info *info, char *err, size_t errlen) {
+    unsigned char hdr[12];
+    size_t have = 0, want = 4;
+    for (;;) {
+        int rc = es_info_parse(hdr, have, info, err, errlen);
+        if (rc < 0) return -1;
+        if (rc > 0) return 0;
+        want = have < 4 ? 4 : (hdr[3] == SUMMARY_STREAM_ID ? 12 : 8);
+        while (have < want) {
+            ssize_t k = read(fd, hdr + have, want - have);
+            if (k < 0 && errno == EINTR) continue;
+            if (k < 0) {
+                snprintf(err, errlen, "read error: %s", strerror(errno));
+                return -1;
+            }
+            if (k == 0) {
+                snprintf(err, errlen, have ? "truncated header (%zu of %zu bytes)" : "empty stream (no header)",
+                         have, want);
+                return -1;
+            }
+            have += (size_t)k;
+        }
+    }
+}
+
+size_t es_info_write(const es_info *info, unsigned char *p) {
+    uint32_t w = es_header_encode(info->source, info->agg);
+    memcpy(p, &w, 4);
+    if (info->source == CDF_STREAM_ID) return 4;
+    memcpy(p + 4, &info->len_sample, 4);
+    if (info->source != SUMMARY_STREAM_ID) return 8;
+    memcpy(p + 8, &info->summary_set_id, 4);
+    return 12;
+}

@@ -1,0 +1,479 @@
+/*
+** es_reader.c -- the multi-input reader (STREAMS.md 2): one poll loop over
+** N inputs, each with its own 64 KiB buffer; records are decoded straight
+** from the buffer into the shared per-event batch.
+**
+** A stream that has data is read until its current event is complete (an
+** event ends when a header shows a new event_id, or at EOF), so events of
+** different inputs interleave but each is delivered whole.  Unlike py, the
+** whole header (12 bytes for summary streams) is consumed when an input is
+** opened, which avoids py's multi-file misparse (OUTPUTS.md 8, quirk 1).
+*/
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evstream.h"
+
+enum { ES_DEC_HEADER = 0, ES_DEC_PAIRS = 1, ES_DEC_BINS = 2 };
+
+typedef struct reader_input {
+    int fd;
+    char *name;
+    unsigned char *buf;
+    size_t cur, valid;
+    uint64_t base;        /* stream offset of buf[0] */
+    int eof;              /* read() returned 0 */
+    int done;             /* eof and nothing left */
+    uint64_t size;        /* regular file size, else 0 */
+    es_decoder dec;
+} reader_input;
+
+struct es_reader {
+    int n;
+    reader_input *in;
+    struct pollfd *pfd;
+    int rr;               /* round-robin start */
+    es_info info;
+    es_batch batch;
+    es_hooks hooks;
+    es_reader_stats stats;
+    char err[ES_ERR_MAX];
+};
+
+/* ---- decoding (the read_buffer equivalent) ---- */
+
+static int dec_fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return ES_DEC_ERROR;
+}
+
+/* Header of the next record at buf[*cur]; needs header-size bytes. */
+static size_t dec_header_size(const es_decoder *d) {
+    switch (d->info.source) {
+    case SUMMARY_STREAM_ID: return 12;
+    case CDF_STREAM_ID: return 16;
+    default: return 8;
+    }
+}
+
+/* Pairs of the open record, as many as are complete in the buffer.  This
+** is the hot loop: the arrays are reserved once per buffer, not per pair. */
+static int dec_pairs(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid, es_batch *b,
+                     char *err, size_t errlen) {
+    size_t c = *cur, np, room = (valid - c) / 8;
+    int32_t n = d->info.len_sample;
+    if (es_batch_reserve_pairs(b, room)) return dec_fail(err, errlen, "out of memory");
+    np = b->npairs;
+    while (valid - c >= 8) {
+        int32_t sidx;
+        uint32_t bits;
+        float loss;
+        memcpy(&sidx, buf + c, 4);
+        memcpy(&bits, buf + c + 4, 4);
+        if (sidx == 0) {
+            c += 8;
+            d->state = ES_DEC_HEADER;
+            d->in_record = 0;
+            break;
+        }
+        if (!es_sidx_valid(sidx, n)) {
+            b->npairs = np;
+            b->pair_off[b->nrec] = np;
+            *cur = c;
+            return dec_fail(err, errlen, "sidx %d out of range (samples: %d)", (int)sidx, (int)n);
+        }
+        if ((bits & 0x7f800000u) == 0x7f800000u) {
+            if (bits & 0x007fffffu) {
+                bits = 0; /* NaN -> 0, counted, as the reference does */
+                b->nan_count++;
+            } else {
+                b->npairs = np;
+                b->pair_off[b->nrec] = np;
+                *cur = c;
+                return dec_fail(err, errlen, "infinite loss at sidx %d", (int)sidx);
+            }
+        }
+        memcpy(&loss, &bits, 4);
+        b->sidx[np] = sidx;
+        b->loss[np] = loss;
+        np++;
+        c += 8;
+    }
+    b->npairs = np;
+    b->pair_off[b->nrec] = np;
+    *cur = c;
+    return ES_DEC_OK;
+}
+
+static int dec_bins(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid, es_batch *b,
+                    char *err, size_t errlen) {
+    size_t c = *cur;
+    while (d->bins_left > 0 && valid - c >= 8) {
+        float prob, mean;
+        memcpy(&prob, buf + c, 4);
+        memcpy(&mean, buf + c + 4, 4);
+        if (es_batch_add_pair(b, (int32_t)(b->npairs - b->pair_off[b->nrec - 1] + 1), mean))
+            return dec_fail(err, errlen, "out of memory");
+        b->prob[b->npairs - 1] = prob;
+        d->bins_left--;
+        c += 8;
+    }
+    if (d->bins_left == 0) d->state = ES_DEC_HEADER;
+    *cur = c;
+    return ES_DEC_OK;
+}
+
+int es_decode(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid, es_batch *b,
+              const es_hooks *hooks, char *err, size_t errlen) {
+    size_t hs = dec_header_size(d);
+    for (;;) {
+        int rc;
+        if (d->state == ES_DEC_PAIRS) {
+            rc = dec_pairs(d, buf, cur, valid, b, err, errlen);
+            if (rc != ES_DEC_OK || d->state == ES_DEC_PAIRS) return rc;
+            continue;
+        }
+        if (d->state == ES_DEC_BINS) {
+            rc = dec_bins(d, buf, cur, valid, b, err, errlen);
+            if (rc != ES_DEC_OK || d->state == ES_DEC_BINS) return rc;
+            continue;
+        }
+        /* ES_DEC_HEADER */
+        if (valid - *cur < hs) return ES_DEC_OK;
+        {
+            const unsigned char *p = buf + *cur;
+            int32_t ev, id, aux = 0;
+            float x = 0.0f;
+            memcpy(&ev, p, 4);
+            memcpy(&id, p + 4, 4);
+            if (ev <= 0) return dec_fail(err, errlen, "invalid event id %d", (int)ev);
+            if (d->event_id != 0 && ev != d->event_id) return ES_DEC_EVENT_DONE;
+            if (d->in_record && hooks && hooks->item_exit) hooks->item_exit(hooks->ud, b);
+            d->event_id = ev;
+            b->event_id = ev;
+            if (d->info.source == SUMMARY_STREAM_ID) memcpy(&x, p + 8, 4);
+            if (d->info.source == CDF_STREAM_ID) {
+                int32_t nb;
+                memcpy(&aux, p + 8, 4);
+                memcpy(&nb, p + 12, 4);
+                if (nb < 0) return dec_fail(err, errlen, "negative bin count %d", (int)nb);
+                d->bins_left = nb;
+            }
+            if (x != x) { /* NaN exposure: same treatment as a NaN loss */
+                x = 0.0f;
+                b->nan_count++;
+            }
+            if (es_batch_add_record(b, id, x, aux)) return dec_fail(err, errlen, "out of memory");
+            *cur += hs;
+            if (d->info.source == CDF_STREAM_ID) {
+                d->state = d->bins_left ? ES_DEC_BINS : ES_DEC_HEADER;
+            } else {
+                d->state = ES_DEC_PAIRS;
+                d->in_record = 1;
+            }
+        }
+    }
+}
+
+/* ---- inputs ---- */
+
+static void reader_input_free(reader_input *in) {
+    if (in->fd > STDIN_FILENO) close(in->fd);
+    free(in->name);
+    free(in->buf);
+}
+
+static char *reader_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static void reader_describe(const es_info *i, char *s, size_t n) {
+    if (i->source == SUMMARY_STREAM_ID)
+        snprintf(s, n, "summary stream, %d samples, summary set %d", (int)i->len_sample, (int)i->summary_set_id);
+    else if (i->source == CDF_STREAM_ID)
+        snprintf(s, n, "cdf stream");
+    else
+        snprintf(s, n, "%s stream (%s), %d samples", es_source_name(i->source),
+                 i->agg == COVERAGE_STREAM ? "coverage" : "item", (int)i->len_sample);
+}
+
+static int reader_same_header(const es_info *a, const es_info *b) {
+    return a->source == b->source && a->agg == b->agg && a->len_sample == b->len_sample &&
+           a->summary_set_id == b->summary_set_id;
+}
+
+static int reader_init_input(es_reader *r, int i, int fd, const char *name) {
+    reader_input *in = &r->in[i];
+    struct stat st;
+    es_info info;
+    char msg[ES_ERR_MAX];
+    in->fd = fd;
+    in->name = reader_strdup(name);
+    in->buf = malloc(PIPE_CAPACITY);
+    if (!in->name || !in->buf) {
+        snprintf(r->err, sizeof r->err, "%s: out of memory", name);
+        return -1;
+    }
+    if (fstat(fd, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(r->err, sizeof r->err, "%s: is a directory", name);
+            return -1;
+        }
+        if (S_ISREG(st.st_mode)) in->size = (uint64_t)st.st_size;
+    }
+    if (es_read_info(fd, &info, msg, sizeof msg)) {
+        snprintf(r->err, sizeof r->err, "%s: byte 0: %s", name, msg);
+        return -1;
+    }
+    in->base = info.header_size;
+    r->stats.bytes += info.header_size;
+    in->dec.info = info;
+    if (i == 0) {
+        r->info = info;
+    } else if (!reader_same_header(&r->info, &info)) {
+        char a[128], b[128];
+        reader_describe(&r->info, a, sizeof a);
+        reader_describe(&info, b, sizeof b);
+        snprintf(r->err, sizeof r->err, "headers differ: %s is a %s but %s is a %s", r->in[0].name, a, name, b);
+        return -1;
+    }
+    return 0;
+}
+
+es_reader *es_reader_open_fds(const int *fds, const char *const *names, int n, const es_hooks *hooks,
+                              char *err, size_t errlen) {
+    es_reader *r = calloc(1, sizeof *r);
+    int i, ok = 1;
+    if (!r || !(r->in = calloc((size_t)n, sizeof *r->in)) || !(r->pfd = calloc((size_t)n, sizeof *r->pfd))) {
+        snprintf(err, errlen, "out of memory");
+        if (r) free(r->in);
+        free(r);
+        for (i = 0; i < n; i++)
+            if (fds[i] > STDIN_FILENO) close(fds[i]);
+        return NULL;
+    }
+    r->n = n;
+    for (i = 0; i < n; i++) r->in[i].fd = -1;
+    for (i = 0; i < n && ok; i++) ok = reader_init_input(r, i, fds[i], names[i]) == 0;
+    for (; i < n; i++)
+        if (fds[i] > STDIN_FILENO) close(fds[i]);
+    if (hooks) r->hooks = *hooks;
+    es_batch_init(&r->batch);
+    r->batch.source = r->info.source;
+    r->batch.len_sample = r->info.len_sample;
+    r->stats.min_event = INT32_MAX;
+    r->stats.max_event = 0;
+    if (!ok) {
+        snprintf(err, errlen, "%s", r->err);
+        es_reader_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+es_reader *es_reader_open(const char *const *paths, int n, const es_hooks *hooks, char *err, size_t errlen) {
+    static const char *const stdin_name[] = {"<stdin>"};
+    int *fds, i;
+    es_reader *r;
+    if (n == 0) {
+        int fd = STDIN_FILENO;
+        return es_reader_open_fds(&fd, stdin_name, 1, hooks, err, errlen);
+    }
+    fds = malloc((size_t)n * sizeof *fds);
+    if (!fds) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        fds[i] = strcmp(paths[i], "-") == 0 ? STDIN_FILENO : open(paths[i], O_RDONLY);
+        if (fds[i] < 0) {
+            snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
+            while (i-- > 0)
+                if (fds[i] > STDIN_FILENO) close(fds[i]);
+            free(fds);
+            return NULL;
+        }
+    }
+    r = es_reader_open_fds(fds, paths, n, hooks, err, errlen);
+    free(fds);
+    return r;
+}
+
+/* ---- the loop ---- */
+
+static int reader_fail(es_reader *r, reader_input *in, uint64_t off, const char *msg) {
+    if (in->dec.event_id > 0)
+        snprintf(r->err, sizeof r->err, "%s: byte %" PRIu64 ": event %d: %s", in->name, off,
+                 (int)in->dec.event_id, msg);
+    else
+        snprintf(r->err, sizeof r->err, "%s: byte %" PRIu64 ": %s", in->name, off, msg);
+    return -1;
+}
+
+/* Fill the buffer once; blocks (poll) on a non-blocking fd. 0 ok, -1 error. */
+static int reader_fill(es_reader *r, reader_input *in) {
+    if (in->cur > 0) {
+        size_t tail = in->valid - in->cur;
+        memmove(in->buf, in->buf + in->cur, tail);
+        in->base += in->cur;
+        in->valid = tail;
+        in->cur = 0;
+    }
+    for (;;) {
+        ssize_t k = read(in->fd, in->buf + in->valid, PIPE_CAPACITY - in->valid);
+        if (k > 0) {
+            in->valid += (size_t)k;
+            return 0;
+        }
+        if (k == 0) {
+            in->eof = 1;
+            return 0;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd p = {.fd = in->fd, .events = POLLIN};
+            if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+            continue;
+        }
+        break;
+    }
+    {
+        char msg[256];
+        snprintf(msg, sizeof msg, "read error: %s", strerror(errno));
+        return reader_fail(r, in, in->base + in->valid, msg);
+    }
+}
+
+static void reader_count(es_reader *r, const es_batch *b) {
+    es_reader_stats *s = &r->stats;
+    s->events++;
+    s->records += b->nrec;
+    s->pairs += b->npairs;
+    s->nan_count += b->nan_count;
+    if (b->event_id < s->min_event) s->min_event = b->event_id;
+    if (b->event_id > s->max_event) s->max_event = b->event_id;
+}
+
+/* One whole event from input i: 1 delivered, 0 input finished, -1 error. */
+static int reader_read_event(es_reader *r, int i) {
+    reader_input *in = &r->in[i];
+    es_batch *b = &r->batch;
+    es_decoder *d = &in->dec;
+    es_batch_trim(b);
+    es_batch_clear(b);
+    b->input = i;
+    d->event_id = 0;
+    for (;;) {
+        size_t before = in->cur;
+        char msg[256];
+        int rc = es_decode(d, in->buf, &in->cur, in->valid, b, &r->hooks, msg, sizeof msg);
+        r->stats.bytes += in->cur - before;
+        if (rc == ES_DEC_ERROR) return reader_fail(r, in, in->base + in->cur, msg);
+        if (rc == ES_DEC_EVENT_DONE) break;
+        if (in->eof) {
+            if (in->cur < in->valid) {
+                snprintf(msg, sizeof msg, "truncated %s (%zu bytes at end of stream)",
+                         d->state == ES_DEC_HEADER ? "record header" : "pair", in->valid - in->cur);
+                return reader_fail(r, in, in->base + in->cur, msg);
+            }
+            if (d->state == ES_DEC_BINS)
+                return reader_fail(r, in, in->base + in->cur, "truncated record (bins missing at end of stream)");
+            in->done = 1;
+            if (d->event_id == 0) return 0;
+            if (d->in_record) {
+                d->in_record = 0;
+                d->state = ES_DEC_HEADER;
+                if (r->hooks.item_exit) r->hooks.item_exit(r->hooks.ud, b);
+            }
+            break;
+        }
+        if (reader_fill(r, in)) return -1;
+    }
+    if (r->hooks.finalize_event) r->hooks.finalize_event(r->hooks.ud, b);
+    reader_count(r, b);
+    if (r->hooks.event_read_log) r->hooks.event_read_log(r->hooks.ud, b, r->stats.bytes);
+    return 1;
+}
+
+/* Which input to read next: one with unparsed bytes first (its next event
+** may be whole already), else the first the poll says is ready. */
+static int reader_pick(es_reader *r) {
+    int k, live = 0;
+    for (k = 0; k < r->n; k++) {
+        reader_input *in = &r->in[(r->rr + k) % r->n];
+        if (!in->done && (in->cur < in->valid || in->eof)) return (r->rr + k) % r->n;
+    }
+    for (k = 0; k < r->n; k++) {
+        r->pfd[k].fd = r->in[k].done ? -1 : r->in[k].fd;
+        r->pfd[k].events = POLLIN;
+        r->pfd[k].revents = 0;
+        live += !r->in[k].done;
+    }
+    if (!live) return -1;
+    while (poll(r->pfd, (nfds_t)r->n, -1) < 0) {
+        if (errno != EINTR) {
+            snprintf(r->err, sizeof r->err, "poll: %s", strerror(errno));
+            return -2;
+        }
+    }
+    for (k = 0; k < r->n; k++) {
+        int i = (r->rr + k) % r->n;
+        if (r->pfd[i].revents) return i;
+    }
+    return (r->rr) % r->n;
+}
+
+int es_reader_next(es_reader *r, es_batch **out) {
+    for (;;) {
+        int i = reader_pick(r), rc;
+        if (i == -1) return 0;
+        if (i < -1) return -1;
+        rc = reader_read_event(r, i);
+        r->rr = (i + 1) % r->n;
+        if (rc < 0) return -1;
+        if (rc == 1) {
+            *out = &r->batch;
+            return 1;
+        }
+    }
+}
+
+const es_info *es_reader_info(const es_reader *r) { return &r->info; }
+int es_reader_ninputs(const es_reader *r) { return r->n; }
+const char *es_reader_input_name(const es_reader *r, int i) { return r->in[i].name; }
+const char *es_reader_error(const es_reader *r) { return r->err; }
+const es_reader_stats *es_reader_get_stats(const es_reader *r) { return &r->stats; }
+
+uint64_t es_reader_total_size(const es_reader *r) {
+    uint64_t t = 0;
+    int i;
+    for (i = 0; i < r->n; i++) {
+        if (!r->in[i].size) return 0;
+        t += r->in[i].size;
+    }
+    return t;
+}
+
+void es_reader_close(es_reader *r) {
+    int i;
+    if (!r) return;
+    for (i = 0; i < r->n; i++) reader_input_free(&r->in[i]);
+    es_batch_free(&r->batch);
+    free(r->in);
+    free(r->pfd);
+    free(r);
+}

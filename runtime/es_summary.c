@@ -1,0 +1,4 @@
+/*
+** es_summary.c -- summary aggregation kernel.
+*/
+#include "evstream.h"

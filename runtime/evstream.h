@@ -1,0 +1,349 @@
+/*
+** evstream.h -- public API of libevstream: Oasis event loss streams in C.
+**
+** Byte-level work only: stream headers, the multi-input reader that turns
+** records into per-event columnar batches, buffered writers, exact CSV number
+** formatting and the statistics kernels.  Nothing here includes lua.h.
+** Spec: shared/spec/STREAMS.md (formats, reader) and OUTPUTS.md (tables).
+*/
+#ifndef EVSTREAM_H
+#define EVSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define EVSTREAM_VERSION "0.1.0"
+
+/* ---- constants, with the reference (pytools event_stream.py) names ---- */
+#define PIPE_CAPACITY 65536
+
+#define CDF_STREAM_ID 0
+#define GUL_STREAM_ID 1
+#define FM_STREAM_ID 2
+#define LOSS_STREAM_ID 2
+#define SUMMARY_STREAM_ID 3
+
+#define ITEM_STREAM 1
+#define COVERAGE_STREAM 2
+
+#define MEAN_IDX (-1)
+#define STD_DEV_IDX (-2)
+#define TIV_IDX (-3)
+#define CHANCE_OF_LOSS_IDX (-4)
+#define NUMBER_OF_AFFECTED_RISK_IDX (-4)
+#define MAX_LOSS_IDX (-5)
+#define NUM_SPECIAL_SIDX 5
+
+/* Room for one formatted number (sign, 39 integer digits, point, 9 decimals). */
+#define ES_NUM_MAX 64
+/* Room for an error message. */
+#define ES_ERR_MAX 512
+
+/* ---- stream header (es_format.c) ---- */
+typedef struct es_info {
+    int source;              /* CDF_STREAM_ID .. SUMMARY_STREAM_ID */
+    int agg;                 /* ITEM_STREAM / COVERAGE_STREAM (CDF: 1) */
+    int32_t len_sample;      /* N; 0 for CDF streams (they carry none) */
+    int32_t summary_set_id;  /* summary streams only, else 0 */
+    size_t header_size;      /* 4 (CDF), 8 (loss) or 12 (summary) */
+} es_info;
+
+uint32_t es_header_encode(int source, int agg);
+/* 0 on success, -1 when the source or aggregation type is unknown. */
+int es_header_decode(uint32_t word, int *source, int *agg);
+/* Parse a header from the first n bytes at p. Returns the header size,
+** 0 when more bytes are needed, -1 on a malformed header (msg in err). */
+int es_info_parse(const unsigned char *p, size_t n, es_info *info, char *err, size_t errlen);
+/* Read a header from an fd (blocking until complete). 0 ok, -1 error. */
+int es_read_info(int fd, es_info *info, char *err, size_t errlen);
+/* Write the header of info into p (at least 12 bytes); returns its size. */
+size_t es_info_write(const es_info *info, unsigned char *p);
+/* "summary", "loss", "gul", "cdf" */
+const char *es_source_name(int source);
+/* 1 when a pair's sidx is legal for a stream with len_sample n. */
+static inline int es_sidx_valid(int32_t sidx, int32_t n) {
+    return (sidx >= MAX_LOSS_IDX && sidx <= -1) || (sidx >= 1 && sidx <= n);
+}
+
+/* ---- zero-copy buffer helpers (mv_read / mv_write equivalents) ----
+** Readers return the new cursor.  Writers return the new cursor, or
+** ES_NOROOM when the value would not fit: they never write past cap. */
+#define ES_NOROOM ((size_t)-1)
+
+static inline size_t es_mv_read_i32(const unsigned char *b, size_t cur, int32_t *v) {
+    memcpy(v, b + cur, 4);
+    return cur + 4;
+}
+static inline size_t es_mv_read_f32(const unsigned char *b, size_t cur, float *v) {
+    memcpy(v, b + cur, 4);
+    return cur + 4;
+}
+static inline size_t es_mv_write_i32(unsigned char *b, size_t cap, size_t cur, int32_t v) {
+    if (cur > cap || cap - cur < 4) return ES_NOROOM;
+    memcpy(b + cur, &v, 4);
+    return cur + 4;
+}
+static inline size_t es_mv_write_f32(unsigned char *b, size_t cap, size_t cur, float v) {
+    if (cur > cap || cap - cur < 4) return ES_NOROOM;
+    memcpy(b + cur, &v, 4);
+    return cur + 4;
+}
+/* summary record header: event_id, summary_id, exposure (12 bytes) */
+static inline size_t es_mv_write_summary_header(unsigned char *b, size_t cap, size_t cur,
+                                                int32_t event_id, int32_t summary_id, float exposure) {
+    if (cur > cap || cap - cur < 12) return ES_NOROOM;
+    memcpy(b + cur, &event_id, 4);
+    memcpy(b + cur + 4, &summary_id, 4);
+    memcpy(b + cur + 8, &exposure, 4);
+    return cur + 12;
+}
+/* item / coverage record header: event_id, id (8 bytes) */
+static inline size_t es_mv_write_item_header(unsigned char *b, size_t cap, size_t cur,
+                                             int32_t event_id, int32_t item_id) {
+    if (cur > cap || cap - cur < 8) return ES_NOROOM;
+    memcpy(b + cur, &event_id, 4);
+    memcpy(b + cur + 4, &item_id, 4);
+    return cur + 8;
+}
+static inline size_t es_mv_write_pair(unsigned char *b, size_t cap, size_t cur, int32_t sidx, float loss) {
+    if (cur > cap || cap - cur < 8) return ES_NOROOM;
+    memcpy(b + cur, &sidx, 4);
+    memcpy(b + cur + 4, &loss, 4);
+    return cur + 8;
+}
+static inline size_t es_mv_write_delimiter(unsigned char *b, size_t cap, size_t cur) {
+    return es_mv_write_pair(b, cap, cur, 0, 0.0f);
+}
+
+/* ---- per-event batch (es_batch.c) ----
+** Columnar arrays of one whole event, reused from event to event.
+** Record r owns pairs pair_off[r] .. pair_off[r+1]-1. */
+typedef struct es_batch {
+    int32_t event_id;
+    int input;            /* index of the input the event came from */
+    int source;           /* stream source id */
+    int32_t len_sample;
+    size_t nrec, npairs;
+    int32_t *rec_id;      /* item / output / coverage / summary id; CDF: areaperil_id bits */
+    float *exposure;      /* summary streams: header exposure; else 0 */
+    int32_t *rec_aux;     /* CDF: vulnerability_id; else unused */
+    size_t *pair_off;     /* nrec + 1 entries */
+    int32_t *sidx;        /* CDF: bin index 1..n_bins */
+    float *loss;          /* CDF: bin_mean */
+    float *prob;          /* CDF: prob_to; else NULL */
+    uint64_t nan_count;   /* NaN losses set to 0 in this event */
+    size_t cap_rec, cap_pairs;
+} es_batch;
+
+void es_batch_init(es_batch *b);
+void es_batch_free(es_batch *b);
+void es_batch_clear(es_batch *b);
+/* Give memory back after an unusually large event. */
+void es_batch_trim(es_batch *b);
+/* Start a record; -1 on allocation failure. */
+int es_batch_add_record(es_batch *b, int32_t id, float exposure, int32_t aux);
+/* Make room for `more` further pairs (the reader's fast path writes the
+** arrays directly after this); -1 on allocation failure. */
+int es_batch_reserve_pairs(es_batch *b, size_t more);
+/* Append a pair to the open record; -1 on allocation failure. */
+int es_batch_add_pair(es_batch *b, int32_t sidx, float loss);
+/* Value at a special sidx of record r (last one wins); def when absent. */
+float es_batch_special(const es_batch *b, size_t r, int32_t sidx, float def);
+
+/* ---- reader (es_reader.c) ---- */
+typedef struct es_reader es_reader;
+
+typedef struct es_hooks {
+    void *ud;
+    /* a record ended with no (0,0) terminator (EOF or next header) */
+    void (*item_exit)(void *ud, es_batch *b);
+    /* the event is complete, just before it is delivered */
+    void (*finalize_event)(void *ud, es_batch *b);
+    /* log line after each event: input index, bytes consumed so far */
+    void (*event_read_log)(void *ud, const es_batch *b, uint64_t bytes);
+} es_hooks;
+
+typedef struct es_reader_stats {
+    uint64_t bytes;       /* stream bytes consumed (headers included) */
+    uint64_t events, records, pairs;
+    uint64_t nan_count;
+    int32_t min_event, max_event;
+} es_reader_stats;
+
+/* Open paths (n == 0: stdin). Every header must be equal. NULL on error
+** with the message in err. hooks may be NULL. */
+es_reader *es_reader_open(const char *const *paths, int n, const es_hooks *hooks, char *err, size_t errlen);
+/* Same over already open fds; names are used in messages. Takes ownership. */
+es_reader *es_reader_open_fds(const int *fds, const char *const *names, int n, const es_hooks *hooks,
+                              char *err, size_t errlen);
+const es_info *es_reader_info(const es_reader *r);
+int es_reader_ninputs(const es_reader *r);
+const char *es_reader_input_name(const es_reader *r, int i);
+/* Next whole event: 1 and *out set, 0 at the end of every input, -1 on
+** error (es_reader_error). The batch is valid until the next call. */
+int es_reader_next(es_reader *r, es_batch **out);
+const char *es_reader_error(const es_reader *r);
+const es_reader_stats *es_reader_get_stats(const es_reader *r);
+/* Total size of the regular-file inputs (0 if any is a pipe). */
+uint64_t es_reader_total_size(const es_reader *r);
+void es_reader_close(es_reader *r);
+
+/* Decode as many complete units as bufs[cur..valid) holds into b (the
+** read_buffer equivalent).  See es_reader.c for the state it keeps. */
+typedef struct es_decoder {
+    es_info info;
+    int state;            /* ES_DEC_HEADER / ES_DEC_PAIRS / ES_DEC_BINS */
+    int32_t event_id;     /* event being decoded, 0 before the first */
+    int32_t bins_left;    /* CDF */
+    int in_record;
+} es_decoder;
+enum { ES_DEC_OK = 0, ES_DEC_EVENT_DONE = 1, ES_DEC_ERROR = -1 };
+/* Returns ES_DEC_EVENT_DONE when the next header starts a new event (cur
+** is left on it), ES_DEC_OK when it stopped at a partial unit, or
+** ES_DEC_ERROR (err set, *cur at the bad unit). */
+int es_decode(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid, es_batch *b,
+              const es_hooks *hooks, char *err, size_t errlen);
+
+/* ---- writing (es_out.c) ---- */
+/* Write all n bytes to fd: polls for writability on EAGAIN, retries on
+** EINTR and partial writes. 0 on success, else errno (EPIPE, ENOSPC...). */
+int es_write_all(int fd, const void *p, size_t n);
+
+typedef struct es_out {
+    int fd;
+    int err;              /* first errno seen; sticky */
+    int own_fd;
+    unsigned char *buf;
+    size_t len, cap;
+    uint64_t written;
+    char *path;           /* final path, NULL for stdout / fd */
+    char *tmp;            /* temporary path renamed on commit */
+} es_out;
+
+/* path "-" or NULL: stdout.  A regular (or new) file is written under a
+** temporary name and renamed by es_out_close(o, 1).  FIFOs and devices
+** are written in place. */
+es_out *es_out_open(const char *path, char *err, size_t errlen);
+es_out *es_out_fdopen(int fd, const char *name, int own_fd);
+/* Flush; returns 0 or errno. */
+int es_out_flush(es_out *o);
+/* Flush so that n contiguous bytes fit (growing the buffer if n > cap). */
+int es_out_make_room(es_out *o, size_t n);
+/* Make room for n contiguous bytes; returns NULL on write error. */
+static inline unsigned char *es_out_room(es_out *o, size_t n) {
+    if (o->cap - o->len < n && es_out_make_room(o, n)) return NULL;
+    return o->buf + o->len;
+}
+static inline void es_out_advance(es_out *o, unsigned char *end) {
+    o->len = (size_t)(end - o->buf);
+}
+int es_out_write(es_out *o, const void *p, size_t n);
+/* commit=1: flush, close and rename into place; 0: discard (unlink tmp).
+** Returns 0 or an errno; frees o. */
+int es_out_close(es_out *o, int commit);
+/* A readable message for o's error. */
+const char *es_out_name(const es_out *o);
+
+/* ---- exact number formatting (es_numfmt.c) ----
+** Write what printf("%.<prec>f", (double)v) writes, prec 0..9, with no
+** terminating NUL. Returns the end pointer. p needs ES_NUM_MAX bytes. */
+char *es_fmt_f32(char *p, float v, int prec);
+/* Same for a double (falls back to snprintf when it is not exact). */
+char *es_fmt_f64(char *p, double v, int prec);
+char *es_fmt_i32(char *p, int32_t v);
+char *es_fmt_i64(char *p, int64_t v);
+
+/* ---- tables: CSV or packed binary rows (es_table.c) ---- */
+enum { ES_COL_INT = 'd', ES_COL_FLOAT = 'f' };
+typedef struct es_col {
+    char *name;
+    int type;             /* ES_COL_INT (int32) or ES_COL_FLOAT (float32) */
+    int prec;             /* %.Nf precision for CSV */
+} es_col;
+
+typedef struct es_table {
+    es_out *out;
+    int binary;
+    int ncol;
+    es_col *cols;
+    uint64_t rows;
+} es_table;
+
+/* Parse "%d" / "%.Nf" into a column; -1 if unsupported. */
+int es_col_parse_format(const char *fmt, int *type, int *prec);
+/* Table over out (owned). header: write the CSV header line. */
+es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, int header);
+void es_table_free(es_table *t);
+/* Field k of the current row; end with es_table_end_row. Ints in float
+** columns and floats in int columns are converted. */
+int es_table_end_row(es_table *t);
+
+static inline int es_table_put_i32(es_table *t, int k, int32_t v) {
+    unsigned char *p = es_out_room(t->out, ES_NUM_MAX + 2);
+    if (!p) return -1;
+    if (t->binary) {
+        if (t->cols[k].type == ES_COL_FLOAT) { float f = (float)v; memcpy(p, &f, 4); }
+        else memcpy(p, &v, 4);
+        p += 4;
+    } else {
+        if (k) *p++ = ',';
+        if (t->cols[k].type == ES_COL_FLOAT) p = (unsigned char *)es_fmt_f32((char *)p, (float)v, t->cols[k].prec);
+        else p = (unsigned char *)es_fmt_i32((char *)p, v);
+    }
+    es_out_advance(t->out, p);
+    return 0;
+}
+static inline int es_table_put_f32(es_table *t, int k, float v) {
+    unsigned char *p = es_out_room(t->out, ES_NUM_MAX + 2);
+    if (!p) return -1;
+    if (t->binary) {
+        if (t->cols[k].type == ES_COL_INT) { int32_t i = (int32_t)v; memcpy(p, &i, 4); }
+        else memcpy(p, &v, 4);
+        p += 4;
+    } else {
+        if (k) *p++ = ',';
+        if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_fmt_i32((char *)p, (int32_t)v);
+        else p = (unsigned char *)es_fmt_f32((char *)p, v, t->cols[k].prec);
+    }
+    es_out_advance(t->out, p);
+    return 0;
+}
+
+/* ---- statistics kernels (es_stats.c) ----
+** Over the samples 1..N of record r (r == ES_ALL: the sum of every record
+** of the event, accumulated in float64 then stored as float32). Missing
+** samples are 0. */
+#define ES_ALL ((size_t)-1)
+/* Fill v[0..N-1] (float32) with the samples; returns v. */
+float *es_dense(const es_batch *b, size_t r, int32_t n, float *v);
+typedef struct es_moments {
+    double sum, mean, sd;  /* sd: sample sd, two-pass, 0 when N <= 1 */
+    float max;             /* 0 when no sample is positive */
+    int32_t nonzero;       /* samples > 0 */
+} es_moments;
+/* Statistics over a dense vector v[0..n-1]. */
+void es_moments_of(const float *v, int32_t n, es_moments *m);
+/* Quantile by the reference rule (OUTPUTS.md 4.2) over sorted x[0..n-1]. */
+float es_quantile_sorted(const float *x, int32_t n, float q);
+/* Sort a float32 vector ascending in place. */
+void es_sort_f32(float *v, size_t n);
+
+/* ---- synthetic streams (es_gen.c) ---- */
+typedef struct es_gen_opts {
+    int source;           /* SUMMARY_STREAM_ID or LOSS_STREAM_ID / GUL_STREAM_ID */
+    int agg;
+    int64_t events;
+    int32_t records;      /* records per event */
+    int32_t samples;      /* len_sample */
+    double zero_share;    /* share of samples with zero loss (left out) */
+    uint64_t seed;
+    int part_k, part_n;   /* partition k of n (1-based); 1 of 1: all */
+    int32_t summary_set_id;
+    int32_t first_event;
+} es_gen_opts;
+void es_gen_defaults(es_gen_opts *o);
+/* Write the stream to out; 0 or errno. */
+int es_gen_write(const es_gen_opts *o, es_out *out);
+
+#endif
