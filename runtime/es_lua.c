@@ -58,6 +58,15 @@ static void bridge_track(lua_State *L, bridge_state *st, int idx, int on) {
     lua_pop(L, 1);
 }
 
+void es_lua_track(lua_State *L, int idx, int on) {
+    bridge_state *st;
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+    st = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (st) bridge_track(L, st, idx, on);
+}
+
 /* ---- vec: a growable float64 array ---- */
 
 typedef struct bridge_vec {
@@ -66,6 +75,12 @@ typedef struct bridge_vec {
 } bridge_vec;
 
 static bridge_vec *vec_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, VEC_MT); }
+
+double *es_lua_checkvec(lua_State *L, int idx, size_t *n) {
+    bridge_vec *x = vec_check(L, idx);
+    *n = x->n;
+    return x->v;
+}
 
 static int vec_resize(bridge_vec *x, size_t n) {
     if (n > x->cap) {

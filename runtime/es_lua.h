@@ -12,4 +12,11 @@ int luaopen_evstream(lua_State *L);
 ** the stack; the module state is just below it. */
 void es_lua_register_extras(lua_State *L);
 
+/* Under `evstream run`, remember (on=1) or forget (on=0) the writer-like
+** userdata at idx: the host calls its close() after finish(), or its
+** abort() when the run fails. It must have both methods. */
+void es_lua_track(lua_State *L, int idx, int on);
+/* vec userdata (float64 array) helpers for the kernels. */
+double *es_lua_checkvec(lua_State *L, int idx, size_t *n);
+
 #endif
