@@ -1133,8 +1133,10 @@ static int l_header_decode(lua_State *L) {
     lua_Integer w = luaL_checkinteger(L, 1);
     luaL_argcheck(L, w >= 0 && w <= 0xFFFFFFFFLL, 1, "not a 32-bit header word");
     if (es_header_decode((uint32_t)w, &s, &a)) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "unknown stream type 0x%08x", (unsigned)w);
         luaL_pushfail(L);
-        lua_pushfstring(L, "unknown stream type 0x%08x", (unsigned)w);
+        lua_pushstring(L, msg);
         return 2;
     }
     lua_pushinteger(L, s);

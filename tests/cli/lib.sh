@@ -4,6 +4,7 @@ set -u
 T_N=0
 T_TMP=$(mktemp -d)
 trap 'rm -rf "$T_TMP"' EXIT
+: "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}" "${BUILD:=build}" "${EVSTREAM_BIN:=$ROOT/$BUILD/evstream}" "${CONF:=$ROOT/../shared/conformance}"
 cd "$ROOT"
 
 # es ARGS...: the CLI (under valgrind when EVSTREAM_WRAP is set).
