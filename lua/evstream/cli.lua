@@ -31,7 +31,7 @@ function M.usage(spec)
   lines[#lines + 1] = ""
   lines[#lines + 1] = "options:"
   for _, o in ipairs(spec.options) do
-    local names = table.concat({o[1], o[2]}, ", ")
+    local names = o[1] and o[2] and (o[1] .. ", " .. o[2]) or (o[1] or ("    " .. o[2]))
     if o.arg then names = names .. " " .. o.arg end
     local help = o.help or ""
     if o.default ~= nil then help = help .. (" (default %s)"):format(tostring(o.default)) end

@@ -9,6 +9,8 @@ cd "$ROOT"
 
 # es ARGS...: the CLI (under valgrind when EVSTREAM_WRAP is set).
 es() { ${EVSTREAM_WRAP:-} "$EVSTREAM_BIN" "$@"; }
+# es_t ARGS...: the same with a time limit, for cases that must not block.
+es_t() { timeout 30 ${EVSTREAM_WRAP:-} "$EVSTREAM_BIN" "$@"; }
 
 ok() {  # ok COND_STATUS NAME
   T_N=$((T_N + 1))
