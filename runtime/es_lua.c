@@ -423,6 +423,14 @@ static const es_batch *batch_check(lua_State *L, bridge_reader **rdp) {
     return bb->rd->cur;
 }
 
+/* The batch of the view at idx for the kernels of es_lua_kernels.c, with
+** the same stale check as the methods. */
+const es_batch *es_lua_checkbatch(lua_State *L, int idx) {
+    bridge_batch *bb = luaL_checkudata(L, idx, BATCH_MT);
+    if (!bb->rd->r || bb->gen != bb->rd->gen || !bb->rd->cur) luaL_argerror(L, idx, "stale event batch");
+    return bb->rd->cur;
+}
+
 /* Record argument: 1-based index, or nil / none for the whole event. */
 static size_t batch_rec(lua_State *L, const es_batch *b, int idx, int allow_all) {
     lua_Integer i;
@@ -531,20 +539,33 @@ static int batch_m_pairs(lua_State *L) {
     return 3;
 }
 
+/* The value at special sidx s in record r (the last one wins), or def.
+** Producers write the negative sidx before the samples (STREAMS.md 1.5),
+** so the scan stops at the first sample instead of walking all N. */
+static float batch_special_value(const es_batch *b, size_t r, int32_t s, float def, int *found) {
+    size_t k, end = b->pair_off[r + 1];
+    float v = def;
+    *found = 0;
+    for (k = b->pair_off[r]; k < end && b->sidx[k] < 0; k++) {
+        if (b->sidx[k] == s) {
+            v = b->loss[k];
+            *found = 1;
+        }
+    }
+    return v;
+}
+
 /* ev:special(i, sidx [, default]) -> the loss at a special sidx */
 static int batch_m_special(lua_State *L) {
     const es_batch *b = batch_check(L, NULL);
     size_t r = batch_rec(L, b, 2, 0);
     lua_Integer s = luaL_checkinteger(L, 3);
-    size_t k;
+    int found;
+    float v;
     luaL_argcheck(L, s >= MAX_LOSS_IDX && s <= -1, 3, "special sidx must be in -5..-1");
-    for (k = b->pair_off[r + 1]; k-- > b->pair_off[r];) {
-        if (b->sidx[k] == s) {
-            lua_pushnumber(L, b->loss[k]);
-            return 1;
-        }
-    }
-    if (lua_isnoneornil(L, 4)) lua_pushnil(L);
+    v = batch_special_value(b, r, (int32_t)s, 0.0f, &found);
+    if (found) lua_pushnumber(L, v);
+    else if (lua_isnoneornil(L, 4)) lua_pushnil(L);
     else lua_pushnumber(L, luaL_checknumber(L, 4));
     return 1;
 }
@@ -858,32 +879,83 @@ static int table_pair_wanted(const pairs_opts *po, int32_t sidx, float loss) {
     return 1;
 }
 
+/* A column of t:pairs() whose value is the same for every pair of a
+** record is formatted once per record (cells), then copied per row: for
+** SELT that halves the formatting work. */
+typedef struct pairs_cell {
+    unsigned char v[2][ES_NUM_MAX + 2]; /* [0]: the value, [1]: the zero variant */
+    size_t n[2];
+} pairs_cell;
+
+/* Format one value as column k would (separator included). */
+static size_t table_cell(const es_table *t, int k, int is_int, double v, unsigned char *p) {
+    unsigned char *s = p;
+    if (t->binary) {
+        if (t->cols[k].type == ES_COL_INT) {
+            int32_t i = is_int ? (int32_t)v : (int32_t)(float)v;
+            memcpy(p, &i, 4);
+        } else {
+            float f = (float)v;
+            memcpy(p, &f, 4);
+        }
+        return 4;
+    }
+    if (k) *p++ = ',';
+    if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_col_fmt_i32(&t->cols[k], (char *)p, (int32_t)v);
+    else p = (unsigned char *)es_col_fmt_f32(&t->cols[k], (char *)p, (float)v);
+    return (size_t)(p - s);
+}
+
+static void table_fill_cells(const es_table *t, const es_batch *b, size_t r, const int *src, const double *cst,
+                             pairs_cell *cell) {
+    int k;
+    for (k = 0; k < t->ncol; k++) {
+        double v = 0;
+        int is_int = 0;
+        switch (src[k]) {
+        case SRC_EVENT: v = b->event_id; is_int = 1; break;
+        case SRC_ID: v = b->rec_id[r]; is_int = 1; break;
+        case SRC_AUX: v = b->rec_aux ? b->rec_aux[r] : 0; is_int = 1; break;
+        case SRC_EXPOSURE:
+        case SRC_EXPOSURE_NZ:
+        case SRC_EXPOSURE_POS: v = b->exposure[r]; break;
+        case SRC_CONST: v = cst[k]; break;
+        default: continue;
+        }
+        cell[k].n[0] = table_cell(t, k, is_int, v, cell[k].v[0]);
+        cell[k].n[1] = table_cell(t, k, 0, 0.0, cell[k].v[1]);
+    }
+}
+
 /* One row per pair of record r. */
 static int table_pairs_record(es_table *t, const es_batch *b, size_t r, const int *src, const double *cst,
-                              const pairs_opts *po) {
-    size_t j;
+                              const pairs_opts *po, pairs_cell *cell) {
+    size_t j, rowmax = (size_t)t->ncol * (ES_NUM_MAX + 2) + 1;
+    int k;
+    table_fill_cells(t, b, r, src, cst, cell);
     for (j = b->pair_off[r]; j < b->pair_off[r + 1]; j++) {
-        float loss = b->loss[j], x = b->exposure[r];
-        int k, rc = 0;
+        float loss = b->loss[j];
+        unsigned char *p;
         if (!table_pair_wanted(po, b->sidx[j], loss)) continue;
-        for (k = 0; k < t->ncol && !rc; k++) {
+        if (!(p = es_out_room(t->out, rowmax))) return -1;
+        for (k = 0; k < t->ncol; k++) {
+            int z;
             switch (src[k]) {
-            case SRC_EVENT: rc = es_table_put_i32(t, k, b->event_id); break;
-            case SRC_ID: rc = es_table_put_i32(t, k, b->rec_id[r]); break;
             case SRC_SIDX:
-            case SRC_BIN: rc = es_table_put_i32(t, k, b->sidx[j]); break;
-            case SRC_LOSS: rc = es_table_put_f32(t, k, loss); break;
-            case SRC_EXPOSURE: rc = es_table_put_f32(t, k, x); break;
-            case SRC_EXPOSURE_NZ: rc = es_table_put_f32(t, k, loss != 0.0f ? x : 0.0f); break;
-            case SRC_EXPOSURE_POS: rc = es_table_put_f32(t, k, loss > 0.0f ? x : 0.0f); break;
-            case SRC_AUX: rc = es_table_put_i32(t, k, b->rec_aux ? b->rec_aux[r] : 0); break;
-            case SRC_PROB: rc = es_table_put_f32(t, k, b->prob ? b->prob[j] : 0.0f); break;
+            case SRC_BIN: p += table_cell(t, k, 1, b->sidx[j], p); break;
+            case SRC_LOSS: p += table_cell(t, k, 0, loss, p); break;
+            case SRC_PROB: p += table_cell(t, k, 0, b->prob ? b->prob[j] : 0.0f, p); break;
             default:
-                rc = t->cols[k].type == ES_COL_INT ? es_table_put_i32(t, k, (int32_t)cst[k])
-                                                   : es_table_put_f32(t, k, (float)cst[k]);
+                z = (src[k] == SRC_EXPOSURE_NZ && loss == 0.0f) || (src[k] == SRC_EXPOSURE_POS && !(loss > 0.0f));
+                /* a fixed 16-byte copy is two moves; the row has room for it */
+                if (cell[k].n[z] <= 16) memcpy(p, cell[k].v[z], 16);
+                else memcpy(p, cell[k].v[z], cell[k].n[z]);
+                p += cell[k].n[z];
             }
         }
-        if (rc || es_table_end_row(t)) return -1;
+        if (!t->binary) *p++ = '\n';
+        es_out_advance(t->out, p);
+        t->rows++;
     }
     return 0;
 }
@@ -898,6 +970,7 @@ static int table_m_pairs(lua_State *L) {
     const es_batch *b;
     int src[64], k, optidx = 4;
     double cst[64];
+    pairs_cell cells[64];
     pairs_opts po;
     size_t r, r0 = 0, r1;
     {
@@ -929,7 +1002,158 @@ static int table_m_pairs(lua_State *L) {
     }
     table_pairs_opts(L, optidx, &po);
     for (r = r0; r < r1; r++)
-        if (table_pairs_record(t, b, r, src, cst, &po)) return bridge_write_error(L, t->out);
+        if (table_pairs_record(t, b, r, src, cst, &po, cells)) return bridge_write_error(L, t->out);
+    return 0;
+}
+
+/* ---- t:records(): rows per record, written by C ---- */
+
+/* Per-record sources of t:records(). */
+enum { RS_CONST, RS_EVENT, RS_ID, RS_EXPOSURE, RS_ANALYTICAL, RS_MAXLOSS, RS_MEAN, RS_SD, RS_MAX, RS_SUM,
+       RS_NONZERO, RS_CHANCE, RS_EXPOSURE_CHANCE, RS_EXPOSURE_IF_LOSS, RS_Q, RS_QUANTILE, RS_N };
+
+static int records_source(const char *s) {
+    static const char *const names[] = {"event", "id", "exposure", "analytical_mean", "max_loss", "mean",
+                                        "sd", "max", "sum", "nonzero", "chance", "exposure_chance",
+                                        "exposure_if_loss", "q", "quantile", NULL};
+    int k;
+    for (k = 0; names[k]; k++)
+        if (!strcmp(s, names[k])) return k + 1;
+    return -1;
+}
+
+typedef struct records_layout {
+    int src[64];
+    double cst[64];
+    int has_q;            /* one row per quantile */
+} records_layout;
+
+/* Compile the layouts at idx (a list of lists); returns how many. */
+static int records_compile(lua_State *L, es_table *t, int idx, records_layout *lay, int max, int *need) {
+    int n = (int)lua_rawlen(L, idx), i, k;
+    luaL_argcheck(L, n >= 1 && n <= max, idx, "want a list of 1..4 row layouts");
+    *need = 0;
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, idx, i + 1);
+        luaL_argcheck(L, lua_istable(L, -1) && (int)lua_rawlen(L, -1) == t->ncol, idx,
+                      "each layout lists one source per column");
+        lay[i].has_q = 0;
+        for (k = 0; k < t->ncol; k++) {
+            lua_rawgeti(L, -1, k + 1);
+            if (lua_type(L, -1) == LUA_TNUMBER) {
+                lay[i].src[k] = RS_CONST;
+                lay[i].cst[k] = lua_tonumber(L, -1);
+            } else if (lua_type(L, -1) != LUA_TSTRING || (lay[i].src[k] = records_source(lua_tostring(L, -1))) < 0) {
+                return luaL_error(L, "records: unknown column source '%s'", luaL_tolstring(L, -1, NULL));
+            }
+            if (lay[i].src[k] == RS_Q || lay[i].src[k] == RS_QUANTILE) lay[i].has_q = 1;
+            if (lay[i].src[k] == RS_QUANTILE) *need |= 2;
+            else if (lay[i].src[k] >= RS_MEAN && lay[i].src[k] <= RS_EXPOSURE_IF_LOSS) *need |= 1;
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* Values of record r for every source; quantiles into qout. */
+static void records_values(const es_batch *b, size_t r, bridge_reader *rd, int need, const bridge_vec *q,
+                           double *val, double *qout) {
+    es_moments m;
+    int found;
+    int32_t n = rd->n;
+    float x = b->exposure[r];
+    val[RS_EVENT] = b->event_id;
+    val[RS_ID] = b->rec_id[r];
+    val[RS_EXPOSURE] = x;
+    val[RS_ANALYTICAL] = batch_special_value(b, r, MEAN_IDX, 0.0f, &found);
+    val[RS_MAXLOSS] = batch_special_value(b, r, MAX_LOSS_IDX, 0.0f, &found);
+    if (need) {
+        float *v = es_dense(b, r, n, rd->scratch);
+        if (need & 1) {
+            es_moments_of(v, n, &m);
+            val[RS_MEAN] = m.mean;
+            val[RS_SD] = m.sd;
+            val[RS_MAX] = m.max;
+            val[RS_SUM] = m.sum;
+            val[RS_NONZERO] = m.nonzero;
+            val[RS_CHANCE] = n > 0 ? (double)m.nonzero / n : 0.0;
+            val[RS_EXPOSURE_CHANCE] = (double)x * val[RS_CHANCE];
+            val[RS_EXPOSURE_IF_LOSS] = m.nonzero > 0 ? x : 0.0;
+        }
+        if (need & 2) {
+            size_t k;
+            es_sort_f32(v, (size_t)n);
+            for (k = 0; q && k < q->n; k++) qout[k] = es_quantile_sorted(v, n, (float)q->v[k]);
+        }
+    }
+}
+
+static int records_row(es_table *t, const records_layout *lay, const double *val, double qv, double qq) {
+    int k, rc = 0;
+    for (k = 0; k < t->ncol && !rc; k++) {
+        int s = lay->src[k];
+        double v = s == RS_CONST ? lay->cst[k] : s == RS_Q ? qv : s == RS_QUANTILE ? qq : val[s];
+        if (t->cols[k].type == ES_COL_INT) rc = es_table_put_i32(t, k, (int32_t)v);
+        else rc = es_table_put_f32(t, k, (float)v);
+    }
+    return rc ? rc : es_table_end_row(t);
+}
+
+/* t:records(ev, layouts [, opts]) -- for each record, one row per layout
+** (or, for a layout with "q"/"quantile", one row per opts.quantiles entry).
+** Sources: "event", "id", "exposure", "analytical_mean" (sidx -1),
+** "max_loss" (sidx -5), the sample statistics over 1..N "mean", "sd",
+** "max", "sum", "nonzero", "chance" (nonzero/N), "exposure_chance"
+** (exposure * nonzero/N), "exposure_if_loss" (exposure if nonzero > 0),
+** "q" and "quantile", or a number.  opts: quantiles = vec, where =
+** "exposure" (records with exposure > 0 only), samples = true (skip the
+** layouts that need samples when N is 0 is automatic). */
+static int table_m_records(lua_State *L) {
+    es_table *t = table_check(L);
+    bridge_batch *bb = luaL_checkudata(L, 2, BATCH_MT);
+    records_layout lay[4];
+    double val[RS_N], *qout = NULL;
+    const bridge_vec *q = NULL;
+    const es_batch *b;
+    int nlay, need, i, where_exposure = 0;
+    size_t r, k;
+    if (!bb->rd->r || bb->gen != bb->rd->gen || !bb->rd->cur) return luaL_argerror(L, 2, "stale event batch");
+    b = bb->rd->cur;
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (t->ncol > 64) return luaL_error(L, "too many columns");
+    nlay = records_compile(L, t, 3, lay, 4, &need);
+    if (!lua_isnoneornil(L, 4)) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        lua_getfield(L, 4, "quantiles");
+        if (!lua_isnil(L, -1)) q = vec_check(L, -1);
+        lua_getfield(L, 4, "where");
+        if (!lua_isnil(L, -1)) {
+            luaL_argcheck(L, !strcmp(luaL_checkstring(L, -1), "exposure"), 4, "where must be \"exposure\"");
+            where_exposure = 1;
+        }
+        lua_pop(L, 2);
+    }
+    for (i = 0; i < nlay; i++)
+        if (lay[i].has_q && !q) return luaL_error(L, "records: a layout uses q/quantile but opts.quantiles is missing");
+    val[RS_CONST] = 0;
+    if (q && (need & 2)) {
+        /* quantile results live in a userdata so an error cannot leak them */
+        qout = lua_newuserdatauv(L, (q->n + 1) * sizeof *qout, 0);
+    }
+    for (r = 0; r < b->nrec; r++) {
+        if (where_exposure && !(b->exposure[r] > 0.0f)) continue;
+        records_values(b, r, bb->rd, need, q, val, qout);
+        for (i = 0; i < nlay; i++) {
+            if (!lay[i].has_q) {
+                if (records_row(t, &lay[i], val, 0, 0)) return bridge_write_error(L, t->out);
+                continue;
+            }
+            for (k = 0; k < q->n; k++)
+                if (records_row(t, &lay[i], val, q->v[k], qout ? qout[k] : 0))
+                    return bridge_write_error(L, t->out);
+        }
+    }
     return 0;
 }
 
@@ -1210,7 +1434,7 @@ static const luaL_Reg batch_meth[] = {
     {"nonzero", batch_m_nonzero}, {"quantiles", batch_m_quantiles}, {NULL, NULL}};
 static const luaL_Reg batch_meta[] = {{"__len", batch_len}, {NULL, NULL}};
 static const luaL_Reg table_meth[] = {{"row", table_m_row},     {"rows", table_m_rows},   {"pairs", table_m_pairs},
-                                      {"count", table_m_count}, {"close", table_m_close}, {"abort", table_m_abort},
+                                      {"records", table_m_records}, {"count", table_m_count}, {"close", table_m_close}, {"abort", table_m_abort},
                                       {NULL, NULL}};
 static const luaL_Reg table_meta[] = {{"__gc", table_gc}, {"__close", table_tbc}, {NULL, NULL}};
 static const luaL_Reg stream_meth[] = {{"record", stream_m_record},   {"pair", stream_m_pair},

@@ -141,10 +141,41 @@ static inline char *numfmt_nonfinite(char *p, int is_nan) {
     return p + 3;
 }
 
+/* Split q = value * 10^prec into integer part and fraction; constant
+** divisors for the common precisions turn the divisions into multiplies. */
+static inline char *numfmt_scaled(char *p, uint64_t q, int prec) {
+    uint64_t ip;
+    uint32_t frac;
+    switch (prec) {
+    case 2: ip = q / 100u; frac = (uint32_t)(q - ip * 100u); break;
+    case 6: ip = q / 1000000u; frac = (uint32_t)(q - ip * 1000000u); break;
+    case 4: ip = q / 10000u; frac = (uint32_t)(q - ip * 10000u); break;
+    default: ip = q / numfmt_pow10[prec]; frac = (uint32_t)(q - ip * numfmt_pow10[prec]); break;
+    }
+    return numfmt_point(p, ip, frac, prec);
+}
+
+static const double numfmt_pow10d[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
 char *es_fmt_f32(char *p, float v, int prec) {
     uint32_t bits;
     memcpy(&bits, &v, sizeof bits);
     prec = numfmt_clamp_prec(prec);
+
+    /* Fast path.  x = |v| * 10^prec is exact in a double: 24 mantissa bits
+    ** times 5^prec (at most 21 bits) fit in 53.  Below 2^52, adding and
+    ** subtracting 2^52 rounds x to an integer half-to-even in the default
+    ** rounding mode: exactly printf's rounding of the exact binary value.
+    ** NaN and infinities fail the comparison and take the slow path. */
+    {
+        double x = (double)(bits >> 31 ? -v : v) * numfmt_pow10d[prec];
+        if (x < 0x1p52) {
+            volatile double big = 0x1p52; /* keeps the compiler from folding the rounding away */
+            uint64_t q = (uint64_t)((x + big) - big);
+            if (bits >> 31) *p++ = '-';
+            return numfmt_scaled(p, q, prec);
+        }
+    }
 
     if (bits >> 31) *p++ = '-';
     uint32_t bexp = (bits >> 23) & 0xffu;
@@ -279,6 +310,14 @@ char *es_fmt_f64(char *p, double v, int prec) {
 char *es_fmt_i32(char *p, int32_t v) {
     /* Negate in unsigned arithmetic: -INT32_MIN overflows int32_t. */
     uint32_t u = (uint32_t)v;
+    if (u < 100u) { /* sample ids and small ids: most of what tables print */
+        if (u < 10u) {
+            *p = (char)('0' + u);
+            return p + 1;
+        }
+        memcpy(p, numfmt_dig2 + u * 2u, 2);
+        return p + 2;
+    }
     if (v < 0) {
         *p++ = '-';
         u = 0u - u;

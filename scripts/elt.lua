@@ -39,7 +39,7 @@ local QELT = {{"EventId", "%d"}, {"SummaryId", "%d"}, {"Quantile", "%.6f"}, {"Lo
 
 local selt, melt, qelt     -- table writers
 local N                    -- samples per record
-local q, qv                -- quantile probabilities and a reused result vector
+local q                    -- quantile probabilities (a vec)
 local rates                -- event_id -> rate, or nil (EventRate prints nan)
 local NAN = evstream.NAN
 
@@ -73,7 +73,6 @@ function begin(info)
   N = info.len_sample
   if opts.qelt then
     q = check(inputs.quantiles(opts.quantiles or (opts.run_dir .. "/input/quantile.bin")))
-    qv = evstream.vec(#q)
   end
   if opts.melt then rates = load_rates() end
   selt = open_table(opts.selt, SELT)
@@ -81,31 +80,32 @@ function begin(info)
   qelt = open_table(opts.qelt, QELT)
 end
 
+-- MELT: two rows per summary record with exposure, one per SampleType.
+-- Each entry names what C puts in that column (see "Writing a script" in
+-- the README): 1 = analytical, from the -1 mean; 2 = over the N samples.
+local MELT_ROWS = {
+  -- EventId  SummaryId SampleType EventRate ChanceOfLoss MeanLoss           SDLoss MaxLoss     FootprintExposure MeanImpactedExposure MaxImpactedExposure
+  {"event",  "id",     1,         NAN,      0,           "analytical_mean", 0,     "max_loss", "exposure",       "exposure",          "exposure"},
+  {"event",  "id",     2,         NAN,      "chance",    "mean",            "sd",  "max_loss", "exposure",       "exposure_chance",   "exposure_if_loss"},
+}
+local MELT_MEAN_ONLY = {MELT_ROWS[1]}   -- N = 0: there are no samples
+-- QELT: one row per quantile of quantile.bin, in file order.
+local QELT_ROWS = {{"event", "id", "q", "quantile"}}
+local ONLY_EXPOSED = {where = "exposure"} -- MELT and QELT skip records with exposure 0
+local QELT_OPTS
+
 function event(ev)
-  local E = ev:id()
   -- SELT: a row per pair except the max loss (-5), written by C in bulk.
   -- ImpactedExposure is the exposure where the loss is non-zero.
   if selt then selt:pairs(ev, {"event", "id", "sidx", "loss", "exposure_nz"}, {skip = {-5}}) end
-  if not (melt or qelt) then return end
-  local rate = rates and (rates[E] or NAN) or NAN
-  for i = 1, ev:nrec() do
-    local S, X = ev:rec(i)
-    if X > 0 then           -- MELT and QELT only cover summaries with exposure
-      if melt then
-        local A = ev:special(i, -1, 0)           -- analytical mean
-        local M = ev:special(i, -5, 0)           -- max loss
-        local mean, sd, _, nz = ev:stats(i)      -- over samples 1..N, float64
-        local col = N > 0 and nz / N or 0
-        melt:row(E, S, 1, rate, 0, A, 0, M, X, X, X)
-        if N > 0 then
-          melt:row(E, S, 2, rate, col, mean, sd, M, X, X * col, nz > 0 and X or 0)
-        end
-      end
-      if qelt and N > 0 then
-        ev:quantiles(i, q, qv)                   -- sort + R-7 interpolation in C
-        qelt:rows(E, S, q, qv)                   -- one row per quantile, in file order
-      end
-    end
+  if melt then
+    local rate = rates and rates[ev:id()] or NAN
+    MELT_ROWS[1][4], MELT_ROWS[2][4] = rate, rate
+    melt:records(ev, N > 0 and MELT_ROWS or MELT_MEAN_ONLY, ONLY_EXPOSED)
+  end
+  if qelt and N > 0 then
+    QELT_OPTS = QELT_OPTS or {quantiles = q, where = "exposure"}
+    qelt:records(ev, QELT_ROWS, QELT_OPTS)   -- sort + R-7 interpolation in C
   end
 end
 
