@@ -7,6 +7,8 @@
 
 #include "evstream.h"
 
+volatile sig_atomic_t es_interrupted = 0;
+
 uint32_t es_header_encode(int source, int agg) {
     return ((uint32_t)source << 24) | ((uint32_t)agg & 0x00FFFFFFu);
 }
@@ -76,7 +78,7 @@ int es_read_info(int fd, es_info *info, char *err, size_t errlen) {
         want = have < 4 ? 4 : (hdr[3] == SUMMARY_STREAM_ID ? 12 : 8);
         while (have < want) {
             ssize_t k = read(fd, hdr + have, want - have);
-            if (k < 0 && errno == EINTR) continue;
+            if (k < 0 && errno == EINTR && !es_interrupted) continue;
             if (k < 0) {
                 snprintf(err, errlen, "read error: %s", strerror(errno));
                 return -1;

@@ -212,6 +212,7 @@ int es_gen_write(const es_gen_opts *o, es_out *out) {
     rec_max = hdr + (summary ? 2 : 3) * 8 + (size_t)o->samples * 8 + 8;
     gen_state_init(&g);
     for (i = o->part_k - 1; i < o->events; i += o->part_n)
-        if ((rc = gen_event(&g, o, out, (int32_t)(o->first_event + i), rec_max, zthr))) return rc;
+        if (es_interrupted) return EINTR;
+        else if ((rc = gen_event(&g, o, out, (int32_t)(o->first_event + i), rec_max, zthr))) return rc;
     return es_out_flush(out);
 }

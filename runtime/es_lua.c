@@ -11,6 +11,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -1538,6 +1539,32 @@ typedef struct host_ctx {
     char where[64];           /* "begin", "event", "finish" */
 } host_ctx;
 
+/* The state of the running host, for the signal handler (lua.c's globalL). */
+static lua_State *host_L = NULL;
+
+/* A count hook set from the signal handler stops the script at its next
+** instruction (lua.c's laction/lstop): the error unwinds like any other. */
+static void host_stop_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted by signal %d", (int)es_interrupted);
+}
+
+static void host_on_signal(int sig) {
+    int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+    es_interrupted = sig;
+    if (host_L) lua_sethook(host_L, host_stop_hook, mask, 1);
+}
+
+static void host_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = host_on_signal; /* no SA_RESTART: blocked reads return EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Message handler: message plus traceback (lua.c's msghandler). */
 static int host_msghandler(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
@@ -1907,6 +1934,8 @@ int es_cli_run(int argc, char **argv, const char *argv0) {
         fprintf(stderr, "evstream: cannot create the Lua state\n");
         return 1;
     }
+    host_L = L;
+    host_signals();
     lua_pushcfunction(L, host_pmain);
     lua_pushlightuserdata(L, &c);
     rc = lua_pcall(L, 1, 0, 0);
@@ -1929,6 +1958,7 @@ int es_cli_run(int argc, char **argv, const char *argv0) {
         if (st) host_close_writers(L, st, 0, err, sizeof err);
         c.status = 1;
     }
+    host_L = NULL;
     lua_close(L);
     free(c.inputs);
     free(c.args);

@@ -20,7 +20,7 @@ static int out_wait_writable(int fd) {
     struct pollfd p = {.fd = fd, .events = POLLOUT};
     for (;;) {
         int rc = poll(&p, 1, -1);
-        if (rc < 0 && errno == EINTR) continue;
+        if (rc < 0 && errno == EINTR && !es_interrupted) continue;
         if (rc < 0) return errno;
         /* POLLERR/POLLHUP: let the next write() report the real error. */
         return 0;
@@ -37,7 +37,7 @@ int es_write_all(int fd, const void *p, size_t n) {
             continue;
         }
         if (k == 0) return EIO;
-        if (errno == EINTR) continue;
+        if (errno == EINTR && !es_interrupted) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             int e = out_wait_writable(fd);
             if (e) return e;

@@ -343,17 +343,18 @@ static int reader_fill(es_reader *r, reader_input *in) {
             in->eof = 1;
             return 0;
         }
-        if (errno == EINTR) continue;
+        if (errno == EINTR && !es_interrupted) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             struct pollfd p = {.fd = in->fd, .events = POLLIN};
-            if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+            if (poll(&p, 1, -1) < 0 && (errno != EINTR || es_interrupted)) break;
             continue;
         }
         break;
     }
     {
         char msg[256];
-        snprintf(msg, sizeof msg, "read error: %s", strerror(errno));
+        if (es_interrupted) snprintf(msg, sizeof msg, "interrupted by a signal");
+        else snprintf(msg, sizeof msg, "read error: %s", strerror(errno));
         return reader_fail(r, in, in->base + in->valid, msg);
     }
 }
@@ -377,6 +378,7 @@ static int reader_read_event(es_reader *r, int i) {
     es_batch_clear(b);
     b->input = i;
     d->event_id = 0;
+    if (es_interrupted) return reader_fail(r, in, in->base + in->cur, "interrupted by a signal");
     for (;;) {
         size_t before = in->cur;
         char msg[256];
@@ -425,7 +427,7 @@ static int reader_pick(es_reader *r) {
     }
     if (!live) return -1;
     while (poll(r->pfd, (nfds_t)r->n, -1) < 0) {
-        if (errno != EINTR) {
+        if (errno != EINTR || es_interrupted) {
             snprintf(r->err, sizeof r->err, "poll: %s", strerror(errno));
             return -2;
         }

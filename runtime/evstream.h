@@ -9,6 +9,7 @@
 #ifndef EVSTREAM_H
 #define EVSTREAM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -34,6 +35,11 @@
 #define NUMBER_OF_AFFECTED_RISK_IDX (-4)
 #define MAX_LOSS_IDX (-5)
 #define NUM_SPECIAL_SIDX 5
+
+/* 0, or the number of a signal that asks the process to stop (set by the
+** CLI's SIGINT/SIGTERM handler).  The I/O loops give up when a blocking
+** call is interrupted and this is set, instead of retrying. */
+extern volatile sig_atomic_t es_interrupted;
 
 /* Room for one formatted number (sign, 39 integer digits, point, 9 decimals). */
 #define ES_NUM_MAX 64
@@ -256,10 +262,13 @@ char *es_fmt_i64(char *p, int64_t v);
 
 /* ---- tables: CSV or packed binary rows (es_table.c) ---- */
 enum { ES_COL_INT = 'd', ES_COL_FLOAT = 'f' };
+/* prec of an ES_COL_INT column: ES_INT_UNSIGNED prints the int32 bits as
+** uint32 ("%u", e.g. areaperil_id); 0 is "%d". */
+#define ES_INT_UNSIGNED 1
 typedef struct es_col {
     char *name;
     int type;             /* ES_COL_INT (int32) or ES_COL_FLOAT (float32) */
-    int prec;             /* %.Nf precision for CSV */
+    int prec;             /* %.Nf precision for CSV; -N: "%.Ng" (slow path) */
 } es_col;
 
 typedef struct es_table {
@@ -270,14 +279,35 @@ typedef struct es_table {
     uint64_t rows;
 } es_table;
 
-/* Parse "%d" / "%.Nf" into a column; -1 if unsupported. */
+/* Parse "%d", "%u", "%f", "%.Nf" (N 0..9) or "%.Ng" (N 1..17) into a
+** column; -1 if unsupported. "%.9g" prints every float32 so that strtof
+** gives it back exactly (tocsv --exact). */
 int es_col_parse_format(const char *fmt, int *type, int *prec);
+/* printf("%.<digits>g", (double)v) through snprintf; returns the end. */
+char *es_fmt_g(char *p, float v, int digits);
 /* Table over out (owned). header: write the CSV header line. */
 es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, int header);
 void es_table_free(es_table *t);
 /* Field k of the current row; end with es_table_end_row. Ints in float
 ** columns and floats in int columns are converted. */
 int es_table_end_row(es_table *t);
+
+/* The CSV text of a value in column c's format, without separator: every
+** writer of table cells goes through these two, so all column formats
+** ("%u", "%.Ng" included) work everywhere. p needs ES_NUM_MAX bytes. */
+static inline char *es_col_fmt_i32(const es_col *c, char *p, int32_t v) {
+    if (c->type == ES_COL_FLOAT) {
+        if (c->prec < 0) return es_fmt_g(p, (float)v, -c->prec);
+        return es_fmt_f32(p, (float)v, c->prec);
+    }
+    if (c->prec == ES_INT_UNSIGNED) return es_fmt_i64(p, (int64_t)(uint32_t)v);
+    return es_fmt_i32(p, v);
+}
+static inline char *es_col_fmt_f32(const es_col *c, char *p, float v) {
+    if (c->type == ES_COL_INT) return es_col_fmt_i32(c, p, (int32_t)v);
+    if (c->prec < 0) return es_fmt_g(p, v, -c->prec);
+    return es_fmt_f32(p, v, c->prec);
+}
 
 static inline int es_table_put_i32(es_table *t, int k, int32_t v) {
     unsigned char *p = es_out_room(t->out, ES_NUM_MAX + 2);
@@ -288,8 +318,7 @@ static inline int es_table_put_i32(es_table *t, int k, int32_t v) {
         p += 4;
     } else {
         if (k) *p++ = ',';
-        if (t->cols[k].type == ES_COL_FLOAT) p = (unsigned char *)es_fmt_f32((char *)p, (float)v, t->cols[k].prec);
-        else p = (unsigned char *)es_fmt_i32((char *)p, v);
+        p = (unsigned char *)es_col_fmt_i32(&t->cols[k], (char *)p, v);
     }
     es_out_advance(t->out, p);
     return 0;
@@ -303,8 +332,7 @@ static inline int es_table_put_f32(es_table *t, int k, float v) {
         p += 4;
     } else {
         if (k) *p++ = ',';
-        if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_fmt_i32((char *)p, (int32_t)v);
-        else p = (unsigned char *)es_fmt_f32((char *)p, v, t->cols[k].prec);
+        p = (unsigned char *)es_col_fmt_f32(&t->cols[k], (char *)p, v);
     }
     es_out_advance(t->out, p);
     return 0;
@@ -328,6 +356,100 @@ void es_moments_of(const float *v, int32_t n, es_moments *m);
 float es_quantile_sorted(const float *x, int32_t n, float q);
 /* Sort a float32 vector ascending in place. */
 void es_sort_f32(float *v, size_t n);
+
+/* ---- summary aggregation (es_summary.c) ----
+** summarypy (OUTPUTS.md 4.1): one loss stream in, one summary stream per
+** summary set out.  The caller resolves the xref and summary map files into
+** dense arrays; the kernel keeps, per set, a float32 accumulator row of
+** N + 6 values (sidx -5..N) for every summary id up to the set's maximum,
+** allocated once: nothing is allocated per event.  Outputs are es_out
+** files (temporary name, renamed on commit; FIFOs written in place). */
+typedef struct es_summary_set {
+    int32_t set_id;        /* summary_set_id written in the output header */
+    const int32_t *map;    /* map[id] = summary_id (>= 1) of item/output id; 0: not in the xref */
+    size_t map_len;        /* entries in map (the largest id + 1) */
+    const char *path;      /* summary stream ("-": stdout) */
+    const char *idx_path;  /* binary .idx {int32 summary_id; int64 offset} (STREAMS.md 1.6), or NULL */
+} es_summary_set;
+
+typedef struct es_summary_opts {
+    int32_t len_sample;    /* N of the input (and of the outputs) */
+    int zeros;             /* -z: keep zero summaries and zero samples */
+    const int32_t *risk;   /* risk[id] = risk index 0..nrisk-1 (sidx -4); NULL: no -4 pair */
+    size_t risk_len;       /* ids >= risk_len count as risk 0, as in the reference */
+    int32_t nrisk;
+    const char *id_name;   /* "item_id" / "output_id", for messages (NULL: "item") */
+    const char *xref_name; /* the xref file, for messages (NULL: "the xref") */
+} es_summary_opts;
+
+typedef struct es_summarizer es_summarizer;
+
+/* Copy the maps, open every output and write its header. NULL on error
+** (message in err; nothing is left behind). */
+es_summarizer *es_summarizer_new(const es_summary_opts *o, const es_summary_set *sets, int nsets, char *err,
+                                 size_t errlen);
+/* Aggregate one whole event and write its summary records. 0, or -1 with
+** the message in err (an id not in the xref, a sample count mismatch, a
+** write error): the caller should then close with commit = 0. */
+int es_summarizer_event(es_summarizer *s, const es_batch *b, char *err, size_t errlen);
+/* commit = 1: flush, close and rename the outputs into place; 0: discard
+** them. Frees s. 0, or -1 with the first error in err. */
+int es_summarizer_close(es_summarizer *s, int commit, char *err, size_t errlen);
+
+/* ---- CSV to stream (es_csv.c) ----
+** The inverse of tocsv: rows of one of the layouts below become records.
+** A record starts whenever (event_id, id) changes from the previous row
+** (CDF: event_id, areaperil_id, vulnerability_id, or bin_index 1); its
+** pairs are the rows in order; a (0, 0) terminator closes it.
+**   loss     event_id,item_id|output_id|coverage_id,sidx,loss
+**   summary  event_id,summary_id,sidx,loss   (exposure 0)
+**   summary  event_id,summary_id,exposure_value,sidx,loss
+**   cdf      event_id,areaperil_id,vulnerability_id,bin_index,prob_to,bin_mean
+** Numbers: decimal ints; floats as strtof reads them (so "%.9g" text gives
+** the float32 back exactly). Fields may carry spaces around them; lines
+** may end in CRLF; blank lines are skipped. Any other byte sequence is an
+** error naming the input and line: the parser never reads past its input.
+** Feed it with start/feed/end per input; nothing here does I/O except
+** es_csv_feed_fd and the writes to out. */
+#define ES_CSV_MAX_LINE 65536
+enum { ES_CSV_AUTO = -1 };
+enum { ES_CSV_LOSS = 1, ES_CSV_SUMMARY, ES_CSV_SUMMARY_X, ES_CSV_CDF };
+
+typedef struct es_csv_opts {
+    int source;            /* ES_CSV_AUTO: from the header's column names */
+    int agg;               /* ES_CSV_AUTO: from the header (coverage_id -> COVERAGE_STREAM) */
+    int32_t len_sample;    /* N; required (>= 0) unless the stream is a CDF */
+    int32_t summary_set_id;
+    int header;            /* 1: each input starts with a header line; 0: none (source and layout
+                           ** from the options and the field count); ES_CSV_AUTO: a header when the
+                           ** first field of the first line is not a number */
+} es_csv_opts;
+
+typedef struct es_csv es_csv;
+
+void es_csv_defaults(es_csv_opts *o);
+/* A converter writing to out (not owned). NULL on a bad option (err). */
+es_csv *es_csv_new(const es_csv_opts *o, es_out *out, char *err, size_t errlen);
+/* Start an input: line numbers restart and a header is expected. */
+void es_csv_start(es_csv *c, const char *name);
+/* Parse the complete lines of p[0..n) (a line may span calls). 0 or -1. */
+int es_csv_feed(es_csv *c, const char *p, size_t n);
+/* The input ended: parse a last line without a newline. 0 or -1. */
+int es_csv_end(es_csv *c);
+/* All inputs done: write the stream header if still due and close the
+** open record. 0 or -1. */
+int es_csv_finish(es_csv *c);
+/* start + feed to EOF + end over an fd; 0 or -1. */
+int es_csv_feed_fd(es_csv *c, int fd, const char *name);
+/* The message of the last -1: "NAME:LINE: what". */
+const char *es_csv_error(const es_csv *c);
+/* The stream header chosen (valid once the first header line or data line
+** was parsed); NULL before. */
+const es_info *es_csv_info(const es_csv *c);
+/* ES_CSV_LOSS .. ES_CSV_CDF, 0 before the layout is known. */
+int es_csv_layout(const es_csv *c);
+uint64_t es_csv_rows(const es_csv *c);
+void es_csv_free(es_csv *c);
 
 /* ---- synthetic streams (es_gen.c) ---- */
 typedef struct es_gen_opts {

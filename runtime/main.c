@@ -182,6 +182,11 @@ static int main_gen(int argc, char **argv) {
     out = es_out_open(path, err, sizeof err);
     if (!out) return main_fail(err);
     e = es_gen_write(&o, out);
+    if (e && es_interrupted) {
+        fprintf(stderr, "evstream: interrupted by signal %d\n", (int)es_interrupted);
+        es_out_close(out, 0);
+        return 1;
+    }
     if (e) {
         fprintf(stderr, "evstream: write error on %s: %s\n", es_out_name(out), strerror(e));
         es_out_close(out, 0);
@@ -195,10 +200,30 @@ static int main_gen(int argc, char **argv) {
     return 0;
 }
 
+/* SIGINT/SIGTERM: let the I/O loops stop cleanly (temporary outputs are
+** removed, the exit status says what happened). */
+static void main_on_signal(int sig) { es_interrupted = sig; }
+
+static void main_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = main_on_signal; /* no SA_RESTART: blocked reads return EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The exit status of a command that failed: 128 + signal when interrupted
+** (the failing step has said so on stderr). */
+static int main_status(int rc) {
+    return rc && es_interrupted ? 128 + es_interrupted : rc;
+}
+
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : NULL;
     /* Report EPIPE as an error line instead of dying silently. */
     signal(SIGPIPE, SIG_IGN);
+    main_signals();
     if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(main_usage, cmd ? stdout : stderr);
         return cmd ? 0 : 2;
@@ -207,9 +232,12 @@ int main(int argc, char **argv) {
         printf("evstream %s (%s)\n", EVSTREAM_VERSION, es_cli_lua_version());
         return 0;
     }
-    if (!strcmp(cmd, "info")) return main_info(argc - 2, argv + 2);
-    if (!strcmp(cmd, "gen")) return main_gen(argc - 2, argv + 2);
-    if (!strcmp(cmd, "run")) return es_cli_run(argc - 2, argv + 2, argv[0]);
+    if (!strcmp(cmd, "info")) return main_status(main_info(argc - 2, argv + 2));
+    if (!strcmp(cmd, "gen")) return main_status(main_gen(argc - 2, argv + 2));
+    if (!strcmp(cmd, "run")) { /* the run host has reported the interruption */
+        int rc = es_cli_run(argc - 2, argv + 2, argv[0]);
+        return rc && es_interrupted ? 128 + es_interrupted : rc;
+    }
     if (!strcmp(cmd, "scripts")) return es_cli_list_scripts(argv[0]);
     fprintf(stderr, "evstream: unknown command '%s' (see evstream --help)\n", cmd);
     return 2;
