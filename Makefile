@@ -21,7 +21,7 @@ OPT ?= -O2
 CFLAGS_BASE = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -fPIC -I runtime
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS = -lm
+LDLIBS = -lm -pthread
 
 # Debian packages this project needs (DEVELOPERS.md); `deps` installs the missing.
 DEPS_PKGS = lua5.4 liblua5.4-dev lua-filesystem lua-busted
@@ -29,7 +29,7 @@ DEPS_FUZZ = clang-14 libclang-rt-14-dev
 
 CORE_SRC = runtime/es_format.c runtime/es_batch.c runtime/es_reader.c runtime/es_out.c \
            runtime/es_numfmt.c runtime/es_table.c runtime/es_stats.c runtime/es_gen.c \
-           runtime/es_csv.c runtime/es_summary.c
+           runtime/es_csv.c runtime/es_summary.c runtime/es_pairs.c
 BRIDGE_SRC = runtime/es_lua.c runtime/es_lua_kernels.c
 CORE_OBJ = $(CORE_SRC:runtime/%.c=$(BUILD)/obj/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:runtime/%.c=$(BUILD)/obj/%.o)

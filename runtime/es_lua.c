@@ -675,12 +675,21 @@ static int bridge_optbool(lua_State *L, int opts, const char *k, int def) {
 
 typedef struct bridge_table {
     es_table *t;          /* NULL once closed */
+    int threads_tried;    /* t:pairs has set up its worker threads */
 } bridge_table;
 
 static es_table *table_check(lua_State *L) {
     bridge_table *bt = luaL_checkudata(L, 1, TABLE_MT);
     if (!bt->t) luaL_error(L, "attempt to use a closed table writer");
     return bt->t;
+}
+
+/* The table, with every pending t:pairs row written: for the methods that
+** write rows themselves, so rows stay in call order. */
+static es_table *table_check_drained(lua_State *L) {
+    es_table *t = table_check(L);
+    if (t->async && es_table_drain(t)) bridge_write_error(L, t->out);
+    return t;
 }
 
 /* Close: commit (rename into place) or discard. */
@@ -696,6 +705,7 @@ static int table_finish(lua_State *L, int commit) {
     bt->t = NULL;
     bridge_track(L, bridge_getstate(L), 1, 0);
     snprintf(msg, sizeof msg, "%s", es_out_name(t->out));
+    es_table_stop_threads(t); /* writes what the workers hold; errors stay in out */
     e = es_out_close(t->out, commit);
     t->out = NULL;
     es_table_free(t);
@@ -790,7 +800,7 @@ static int table_put_value(lua_State *L, es_table *t, int k, int idx) {
 
 /* t:row(v1, ..., vn) */
 static int table_m_row(lua_State *L) {
-    es_table *t = table_check(L);
+    es_table *t = table_check_drained(L);
     int k, n = lua_gettop(L) - 1;
     if (n != t->ncol) return luaL_error(L, "row has %d values, the table has %d columns", n, t->ncol);
     for (k = 0; k < n; k++)
@@ -802,7 +812,7 @@ static int table_m_row(lua_State *L) {
 /* t:rows(...) -- scalars repeat, vecs give one value per row: as many rows
 ** as the shortest vec.  One Lua call for a whole block of rows. */
 static int table_m_rows(lua_State *L) {
-    es_table *t = table_check(L);
+    es_table *t = table_check_drained(L);
     int k, n = lua_gettop(L) - 1;
     size_t rows = (size_t)-1, i;
     bridge_vec *vecs[64];
@@ -832,28 +842,7 @@ static int table_m_rows(lua_State *L) {
     return 1;
 }
 
-/* Column sources of t:pairs(). */
-enum { SRC_CONST, SRC_EVENT, SRC_ID, SRC_SIDX, SRC_LOSS, SRC_EXPOSURE, SRC_EXPOSURE_NZ, SRC_EXPOSURE_POS,
-       SRC_AUX, SRC_BIN, SRC_PROB };
-
-static int table_source(const char *s) {
-    static const char *const names[] = {"event", "id", "sidx", "loss", "exposure", "exposure_nz",
-                                        "exposure_pos", "aux", "bin", "prob", NULL};
-    int k;
-    for (k = 0; names[k]; k++)
-        if (!strcmp(s, names[k])) return k + 1;
-    return -1;
-}
-
-typedef struct pairs_opts {
-    int32_t skip[8];
-    int nskip;
-    int positive_only;    /* sidx >= 1 only */
-    int nonzero;          /* loss != 0 only */
-} pairs_opts;
-
-static void table_pairs_opts(lua_State *L, int idx, pairs_opts *po) {
-    memset(po, 0, sizeof *po);
+static void table_pairs_opts(lua_State *L, int idx, es_pairs_plan *po) {
     if (lua_isnoneornil(L, idx)) return;
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_getfield(L, idx, "skip");
@@ -871,94 +860,13 @@ static void table_pairs_opts(lua_State *L, int idx, pairs_opts *po) {
     po->nonzero = bridge_optbool(L, idx, "nonzero", 0);
 }
 
-static int table_pair_wanted(const pairs_opts *po, int32_t sidx, float loss) {
-    int k;
-    if (po->positive_only && sidx < 1) return 0;
-    if (po->nonzero && loss == 0.0f) return 0;
-    for (k = 0; k < po->nskip; k++)
-        if (po->skip[k] == sidx) return 0;
-    return 1;
-}
-
-/* A column of t:pairs() whose value is the same for every pair of a
-** record is formatted once per record (cells), then copied per row: for
-** SELT that halves the formatting work. */
-typedef struct pairs_cell {
-    unsigned char v[2][ES_NUM_MAX + 2]; /* [0]: the value, [1]: the zero variant */
-    size_t n[2];
-} pairs_cell;
-
-/* Format one value as column k would (separator included). */
-static size_t table_cell(const es_table *t, int k, int is_int, double v, unsigned char *p) {
-    unsigned char *s = p;
-    if (t->binary) {
-        if (t->cols[k].type == ES_COL_INT) {
-            int32_t i = is_int ? (int32_t)v : (int32_t)(float)v;
-            memcpy(p, &i, 4);
-        } else {
-            float f = (float)v;
-            memcpy(p, &f, 4);
-        }
-        return 4;
-    }
-    if (k) *p++ = ',';
-    if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_col_fmt_i32(&t->cols[k], (char *)p, (int32_t)v);
-    else p = (unsigned char *)es_col_fmt_f32(&t->cols[k], (char *)p, (float)v);
-    return (size_t)(p - s);
-}
-
-static void table_fill_cells(const es_table *t, const es_batch *b, size_t r, const int *src, const double *cst,
-                             pairs_cell *cell) {
-    int k;
-    for (k = 0; k < t->ncol; k++) {
-        double v = 0;
-        int is_int = 0;
-        switch (src[k]) {
-        case SRC_EVENT: v = b->event_id; is_int = 1; break;
-        case SRC_ID: v = b->rec_id[r]; is_int = 1; break;
-        case SRC_AUX: v = b->rec_aux ? b->rec_aux[r] : 0; is_int = 1; break;
-        case SRC_EXPOSURE:
-        case SRC_EXPOSURE_NZ:
-        case SRC_EXPOSURE_POS: v = b->exposure[r]; break;
-        case SRC_CONST: v = cst[k]; break;
-        default: continue;
-        }
-        cell[k].n[0] = table_cell(t, k, is_int, v, cell[k].v[0]);
-        cell[k].n[1] = table_cell(t, k, 0, 0.0, cell[k].v[1]);
-    }
-}
-
-/* One row per pair of record r. */
-static int table_pairs_record(es_table *t, const es_batch *b, size_t r, const int *src, const double *cst,
-                              const pairs_opts *po, pairs_cell *cell) {
-    size_t j, rowmax = (size_t)t->ncol * (ES_NUM_MAX + 2) + 1;
-    int k;
-    table_fill_cells(t, b, r, src, cst, cell);
-    for (j = b->pair_off[r]; j < b->pair_off[r + 1]; j++) {
-        float loss = b->loss[j];
-        unsigned char *p;
-        if (!table_pair_wanted(po, b->sidx[j], loss)) continue;
-        if (!(p = es_out_room(t->out, rowmax))) return -1;
-        for (k = 0; k < t->ncol; k++) {
-            int z;
-            switch (src[k]) {
-            case SRC_SIDX:
-            case SRC_BIN: p += table_cell(t, k, 1, b->sidx[j], p); break;
-            case SRC_LOSS: p += table_cell(t, k, 0, loss, p); break;
-            case SRC_PROB: p += table_cell(t, k, 0, b->prob ? b->prob[j] : 0.0f, p); break;
-            default:
-                z = (src[k] == SRC_EXPOSURE_NZ && loss == 0.0f) || (src[k] == SRC_EXPOSURE_POS && !(loss > 0.0f));
-                /* a fixed 16-byte copy is two moves; the row has room for it */
-                if (cell[k].n[z] <= 16) memcpy(p, cell[k].v[z], 16);
-                else memcpy(p, cell[k].v[z], cell[k].n[z]);
-                p += cell[k].n[z];
-            }
-        }
-        if (!t->binary) *p++ = '\n';
-        es_out_advance(t->out, p);
-        t->rows++;
-    }
-    return 0;
+/* Worker threads for t:pairs: $EVSTREAM_THREADS, else one per CPU (at
+** most 4); none on a single CPU, where they would only add overhead. */
+static int table_default_threads(void) {
+    const char *e = getenv("EVSTREAM_THREADS");
+    long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n > 4 && !(e && *e)) n = 4;
+    return n > 1 || (e && *e) ? (int)n : 0;
 }
 
 /* t:pairs(ev, {source...} [, i] [, opts]) -- one row per pair, written by C.
@@ -967,13 +875,12 @@ static int table_pairs_record(es_table *t, const es_batch *b, size_t r, const in
 ** or a number (a constant column).  i: one record (default: every record).
 ** opts: skip = {sidx...}, positive_only = bool, nonzero = bool. */
 static int table_m_pairs(lua_State *L) {
+    bridge_table *bt = luaL_checkudata(L, 1, TABLE_MT);
     es_table *t = table_check(L);
     const es_batch *b;
-    int src[64], k, optidx = 4;
-    double cst[64];
-    pairs_cell cells[64];
-    pairs_opts po;
-    size_t r, r0 = 0, r1;
+    es_pairs_plan plan;
+    int k, optidx = 4;
+    size_t r0 = 0, r1;
     {
         bridge_batch *bb = luaL_checkudata(L, 2, BATCH_MT);
         if (!bb->rd->r || bb->gen != bb->rd->gen || !bb->rd->cur) return luaL_argerror(L, 2, "stale event batch");
@@ -983,13 +890,15 @@ static int table_m_pairs(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     if ((int)lua_rawlen(L, 3) != t->ncol)
         return luaL_error(L, "pairs: %d sources for %d columns", (int)lua_rawlen(L, 3), t->ncol);
-    if (t->ncol > 64) return luaL_error(L, "too many columns");
+    if (t->ncol > ES_MAX_COLS) return luaL_error(L, "too many columns");
+    memset(&plan, 0, sizeof plan);
+    plan.ncol = t->ncol;
     for (k = 0; k < t->ncol; k++) {
         lua_rawgeti(L, 3, k + 1);
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            src[k] = SRC_CONST;
-            cst[k] = lua_tonumber(L, -1);
-        } else if (lua_type(L, -1) != LUA_TSTRING || (src[k] = table_source(lua_tostring(L, -1))) < 0) {
+            plan.src[k] = ES_SRC_CONST;
+            plan.cst[k] = lua_tonumber(L, -1);
+        } else if (lua_type(L, -1) != LUA_TSTRING || (plan.src[k] = es_pairs_source(lua_tostring(L, -1))) < 0) {
             return luaL_error(L, "pairs: unknown column source '%s'", luaL_tolstring(L, -1, NULL));
         }
         lua_pop(L, 1);
@@ -1001,9 +910,12 @@ static int table_m_pairs(lua_State *L) {
         r1 = r0 + 1;
         optidx = 5;
     }
-    table_pairs_opts(L, optidx, &po);
-    for (r = r0; r < r1; r++)
-        if (table_pairs_record(t, b, r, src, cst, &po, cells)) return bridge_write_error(L, t->out);
+    table_pairs_opts(L, optidx, &plan);
+    if (!bt->threads_tried) {
+        bt->threads_tried = 1;
+        es_table_set_threads(t, table_default_threads()); /* serial if it fails */
+    }
+    if (es_table_pairs(t, b, r0, r1, &plan)) return bridge_write_error(L, t->out);
     return 0;
 }
 
@@ -1111,7 +1023,7 @@ static int records_row(es_table *t, const records_layout *lay, const double *val
 ** "exposure" (records with exposure > 0 only), samples = true (skip the
 ** layouts that need samples when N is 0 is automatic). */
 static int table_m_records(lua_State *L) {
-    es_table *t = table_check(L);
+    es_table *t = table_check_drained(L);
     bridge_batch *bb = luaL_checkudata(L, 2, BATCH_MT);
     records_layout lay[4];
     double val[RS_N], *qout = NULL;
@@ -1159,7 +1071,7 @@ static int table_m_records(lua_State *L) {
 }
 
 static int table_m_count(lua_State *L) {
-    lua_pushinteger(L, (lua_Integer)table_check(L)->rows);
+    lua_pushinteger(L, (lua_Integer)table_check_drained(L)->rows);
     return 1;
 }
 

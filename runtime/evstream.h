@@ -277,6 +277,7 @@ typedef struct es_table {
     int ncol;
     es_col *cols;
     uint64_t rows;
+    struct es_pairs_async *async; /* worker threads of es_table_pairs, or NULL */
 } es_table;
 
 /* Parse "%d", "%u", "%f", "%.Nf" (N 0..9) or "%.Ng" (N 1..17) into a
@@ -337,6 +338,34 @@ static inline int es_table_put_f32(es_table *t, int k, float v) {
     es_out_advance(t->out, p);
     return 0;
 }
+
+/* ---- one row per pair, in bulk (es_pairs.c) ---- */
+enum { ES_SRC_CONST, ES_SRC_EVENT, ES_SRC_ID, ES_SRC_SIDX, ES_SRC_LOSS, ES_SRC_EXPOSURE, ES_SRC_EXPOSURE_NZ,
+       ES_SRC_EXPOSURE_POS, ES_SRC_AUX, ES_SRC_BIN, ES_SRC_PROB };
+#define ES_MAX_COLS 64
+/* What each column of a pair row holds. Laid out without padding, so that
+** plans compare as bytes: memset it to 0 before filling it in. */
+typedef struct es_pairs_plan {
+    double cst[ES_MAX_COLS];  /* ES_SRC_CONST values */
+    int src[ES_MAX_COLS];     /* ES_SRC_* per column */
+    int ncol;
+    int32_t skip[8];          /* sidx values to leave out */
+    int nskip;
+    int positive_only;        /* only sidx >= 1 */
+    int nonzero;              /* only loss != 0 */
+} es_pairs_plan;
+/* ES_SRC_* of "event", "id", "sidx", "loss", "exposure", "exposure_nz",
+** "exposure_pos", "aux", "bin", "prob"; -1 if unknown. */
+int es_pairs_source(const char *name);
+/* One row per wanted pair of records r0..r1-1 of b.  With threads on, the
+** records are copied and formatted later, in order. 0 or -1 (t->out->err). */
+int es_table_pairs(es_table *t, const es_batch *b, size_t r0, size_t r1, const es_pairs_plan *plan);
+/* Format es_table_pairs rows on n worker threads (0: in the caller). */
+int es_table_set_threads(es_table *t, int n);
+/* Write out every pending pair row: call before any other write to t. */
+int es_table_drain(es_table *t);
+/* Drain and join the workers: call before closing t's output. */
+int es_table_stop_threads(es_table *t);
 
 /* ---- statistics kernels (es_stats.c) ----
 ** Over the samples 1..N of record r (r == ES_ALL: the sum of every record

@@ -108,4 +108,28 @@ out=$(cd "$ROOT" && LUA_CPATH="$BUILD/?.so;;" LUA_PATH="lua/?.lua;;" lua5.4 -e '
   for ev in r:events() do n = n + ev:nrec() end
   print(e.version ~= nil, n)')
 is "$out" "$(printf 'true\t10')" "require \"evstream\" from plain lua5.4"
+# t:pairs on worker threads writes exactly the serial bytes, in call order
+es gen -e 400 -r 7 -s 50 --seed 4 -o "$S/th.bin"
+cat >"$S/mixed.lua" <<'LUA'
+local evstream = require "evstream"
+local t
+function begin() t = assert(evstream.table{path = "-", columns = {{"a", "%d"}, {"b", "%d"}, {"c", "%.2f"}}}) end
+function event(ev)
+  t:pairs(ev, {"event", "sidx", "loss"}, {skip = {-5}})
+  t:row(-1, ev:id(), ev:nrec())       -- must land after this event's pair rows
+end
+LUA
+EVSTREAM_THREADS=0 es run "$S/mixed.lua" -i "$S/th.bin" >"$S/th0.csv"
+for n in 1 2 3; do
+  EVSTREAM_THREADS=$n es run "$S/mixed.lua" -i "$S/th.bin" >"$S/th$n.csv"
+  same_file "$S/th$n.csv" "$S/th0.csv" "t:pairs on $n worker threads gives the serial output, rows in call order"
+done
+is "$(grep -c '^-1,' "$S/th0.csv")" 400 "mixed rows: one marker row per event"
+
+# the worked example of the README runs as documented
+sed -n '/^-- bigloss.lua/,/^```$/p' README.md | sed '$d' >"$S/bigloss.lua"
+printf 'H 3 1 2 1\nR 1 1 10\nP 1 10\nP 2 30\nT\nR 2 1 10\nP 1 40\nP 2 40\nT\nR 3 2 10\nP 2 100\nT\n' | lua5.4 tests/cli/scripts/mkstream.lua >"$S/readme.bin"
+es run "$S/bigloss.lua" -t 30 -o "$S/big.csv" -i "$S/readme.bin" 2>"$S/err"
+is "$(cat "$S/big.csv" | tr '\n' ' ')" "EventId,SummaryId,MeanLoss,SDLoss 2,1,40.00,0.00 3,2,50.00,70.71 " "README example: rows above the threshold"
+like "$(sort "$S/err" | tr '\n' ' ')" "summary 1: 2 events, worst mean loss 40.00 summary 2: 1 events, worst mean loss 50.00" "README example: digest on stderr"
 done_testing

@@ -1,0 +1,439 @@
+/*
+** es_pairs.c -- one table row per pair, the bulk path behind SELT-like
+** tables, optionally formatted on worker threads.
+**
+** Formatting numbers is most of the cost of a per-pair table (SELT is about
+** 100 rows per record).  With threads on, es_table_pairs copies the records
+** it is given into a job (a few hundred KiB of input), workers format jobs
+** into their own buffers, and the caller's thread writes the finished
+** buffers in job order: the bytes are exactly those of the serial path.
+** Everything else written to the table must go through es_table_drain()
+** first, so rows never overtake each other.
+*/
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "evstream.h"
+
+/* ---- sources ---- */
+
+int es_pairs_source(const char *s) {
+    static const char *const names[] = {"event", "id", "sidx", "loss", "exposure", "exposure_nz",
+                                        "exposure_pos", "aux", "bin", "prob", NULL};
+    int k;
+    for (k = 0; names[k]; k++)
+        if (!strcmp(s, names[k])) return k + 1;
+    return -1;
+}
+
+/* ---- a byte sink: the table's es_out, or a job's growable buffer ---- */
+
+typedef struct pairs_sink {
+    es_out *out;          /* non-NULL: write here */
+    unsigned char *buf;   /* else: this buffer */
+    size_t len, cap;
+} pairs_sink;
+
+static unsigned char *sink_room(pairs_sink *s, size_t n) {
+    if (s->out) return es_out_room(s->out, n);
+    if (s->cap - s->len < n) {
+        size_t cap = s->cap ? s->cap : 65536;
+        unsigned char *nb;
+        while (cap - s->len < n) cap *= 2;
+        if (!(nb = realloc(s->buf, cap))) return NULL;
+        s->buf = nb;
+        s->cap = cap;
+    }
+    return s->buf + s->len;
+}
+
+static void sink_advance(pairs_sink *s, unsigned char *end) {
+    if (s->out) es_out_advance(s->out, end);
+    else s->len = (size_t)(end - s->buf);
+}
+
+/* ---- formatting ---- */
+
+/* A column whose value is the same for every pair of a record is
+** formatted once per record (a cell), then copied per row. */
+typedef struct pairs_cell {
+    unsigned char v[2][ES_NUM_MAX + 16]; /* [0]: the value, [1]: the zero variant */
+    size_t n[2];
+} pairs_cell;
+
+/* Format v as column k would, separator included; returns the length. */
+static size_t pairs_cell_format(const es_table *t, int k, int is_int, double v, unsigned char *p) {
+    unsigned char *s = p;
+    if (t->binary) {
+        if (t->cols[k].type == ES_COL_INT) {
+            int32_t i = is_int ? (int32_t)v : (int32_t)(float)v;
+            memcpy(p, &i, 4);
+        } else {
+            float f = (float)v;
+            memcpy(p, &f, 4);
+        }
+        return 4;
+    }
+    if (k) *p++ = ',';
+    if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_fmt_i32((char *)p, (int32_t)v);
+    else p = (unsigned char *)es_fmt_f32((char *)p, (float)v, t->cols[k].prec);
+    return (size_t)(p - s);
+}
+
+static int pairs_wanted(const es_pairs_plan *po, int32_t sidx, float loss) {
+    int k;
+    if (po->positive_only && sidx < 1) return 0;
+    if (po->nonzero && loss == 0.0f) return 0;
+    for (k = 0; k < po->nskip; k++)
+        if (po->skip[k] == sidx) return 0;
+    return 1;
+}
+
+/* The records to format: a batch, or a job's copy of several events. */
+typedef struct pairs_view {
+    const int32_t *event;     /* per record, or NULL: event_id */
+    int32_t event_id;
+    const int32_t *rec_id, *rec_aux;
+    const float *exposure;
+    const size_t *pair_off;
+    const int32_t *sidx;
+    const float *loss, *prob;
+} pairs_view;
+
+static void pairs_fill_cells(const es_table *t, const pairs_view *b, size_t r, const es_pairs_plan *plan,
+                             pairs_cell *cell) {
+    int k;
+    for (k = 0; k < t->ncol; k++) {
+        double v = 0;
+        int is_int = 0;
+        switch (plan->src[k]) {
+        case ES_SRC_EVENT: v = b->event ? b->event[r] : b->event_id; is_int = 1; break;
+        case ES_SRC_ID: v = b->rec_id[r]; is_int = 1; break;
+        case ES_SRC_AUX: v = b->rec_aux ? b->rec_aux[r] : 0; is_int = 1; break;
+        case ES_SRC_EXPOSURE:
+        case ES_SRC_EXPOSURE_NZ:
+        case ES_SRC_EXPOSURE_POS: v = b->exposure[r]; break;
+        case ES_SRC_CONST: v = plan->cst[k]; break;
+        default: continue;
+        }
+        cell[k].n[0] = pairs_cell_format(t, k, is_int, v, cell[k].v[0]);
+        cell[k].n[1] = pairs_cell_format(t, k, 0, 0.0, cell[k].v[1]);
+    }
+}
+
+/* Workers call this too: it only reads t's column layout, which nobody
+** changes while the table is open, and counts rows into *nrows. */
+static int pairs_format(const es_table *t, const pairs_view *b, size_t r0, size_t r1, const es_pairs_plan *plan,
+                        pairs_sink *sink, uint64_t *nrows) {
+    size_t r, j, rowmax = (size_t)t->ncol * (ES_NUM_MAX + 16) + 1;
+    pairs_cell cell[ES_MAX_COLS];
+    uint64_t rows = 0;
+    for (r = r0; r < r1; r++) {
+        pairs_fill_cells(t, b, r, plan, cell);
+        for (j = b->pair_off[r]; j < b->pair_off[r + 1]; j++) {
+            float loss = b->loss[j];
+            unsigned char *p;
+            int k;
+            if (!pairs_wanted(plan, b->sidx[j], loss)) continue;
+            if (!(p = sink_room(sink, rowmax))) {
+                *nrows += rows;
+                return -1;
+            }
+            for (k = 0; k < t->ncol; k++) {
+                int z, src = plan->src[k];
+                switch (src) {
+                case ES_SRC_SIDX:
+                case ES_SRC_BIN: p += pairs_cell_format(t, k, 1, b->sidx[j], p); break;
+                case ES_SRC_LOSS: p += pairs_cell_format(t, k, 0, loss, p); break;
+                case ES_SRC_PROB: p += pairs_cell_format(t, k, 0, b->prob ? b->prob[j] : 0.0f, p); break;
+                default:
+                    z = (src == ES_SRC_EXPOSURE_NZ && loss == 0.0f) || (src == ES_SRC_EXPOSURE_POS && !(loss > 0.0f));
+                    /* a fixed 16-byte copy is two moves; the row has room for it */
+                    if (cell[k].n[z] <= 16) memcpy(p, cell[k].v[z], 16);
+                    else memcpy(p, cell[k].v[z], cell[k].n[z]);
+                    p += cell[k].n[z];
+                }
+            }
+            if (!t->binary) *p++ = '\n';
+            sink_advance(sink, p);
+            rows++;
+        }
+    }
+    *nrows += rows;
+    return 0;
+}
+
+/* ---- jobs and workers ---- */
+
+enum { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_WORKING, JOB_DONE };
+#define PAIRS_JOB_INPUT (256 * 1024) /* pairs per job before it is handed out */
+#define PAIRS_MAX_THREADS 8
+
+typedef struct pairs_job {
+    int state;
+    int failed;
+    es_pairs_plan plan;
+    size_t nrec, npairs, cap_rec, cap_pairs;
+    int32_t *event, *rec_id, *rec_aux;
+    float *exposure;
+    size_t *pair_off;
+    int32_t *sidx;
+    float *loss, *prob;
+    pairs_sink out;
+    uint64_t rows;
+} pairs_job;
+
+struct es_pairs_async {
+    int nthreads, njobs;
+    pthread_t th[PAIRS_MAX_THREADS];
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    int stop;
+    pairs_job *jobs;
+    int fill;             /* job being filled, or -1 */
+    uint64_t next_seq;    /* sequence of the next job handed out */
+    uint64_t write_seq;   /* sequence of the next job to write */
+    int *seq_job;         /* ring: sequence % njobs -> job index */
+    es_table *t;
+};
+
+static void job_free(pairs_job *j) {
+    free(j->event);
+    free(j->rec_id);
+    free(j->rec_aux);
+    free(j->exposure);
+    free(j->pair_off);
+    free(j->sidx);
+    free(j->loss);
+    free(j->prob);
+    free(j->out.buf);
+}
+
+static int job_grow(void **p, size_t n, size_t sz) {
+    void *np = realloc(*p, n * sz);
+    if (!np) return -1;
+    *p = np;
+    return 0;
+}
+
+/* Append records r0..r1-1 of b to job j; -1 when out of memory. */
+static int job_append(pairs_job *j, const es_batch *b, size_t r0, size_t r1) {
+    size_t nr = r1 - r0, np = b->pair_off[r1] - b->pair_off[r0], r;
+    if (j->nrec + nr > j->cap_rec) {
+        size_t cap = j->cap_rec ? j->cap_rec : 256;
+        while (cap < j->nrec + nr) cap *= 2;
+        if (job_grow((void **)&j->event, cap, sizeof *j->event) ||
+            job_grow((void **)&j->rec_id, cap, sizeof *j->rec_id) ||
+            job_grow((void **)&j->rec_aux, cap, sizeof *j->rec_aux) ||
+            job_grow((void **)&j->exposure, cap, sizeof *j->exposure) ||
+            job_grow((void **)&j->pair_off, cap + 1, sizeof *j->pair_off))
+            return -1;
+        j->cap_rec = cap;
+    }
+    if (j->npairs + np > j->cap_pairs) {
+        size_t cap = j->cap_pairs ? j->cap_pairs : PAIRS_JOB_INPUT;
+        while (cap < j->npairs + np) cap *= 2;
+        if (job_grow((void **)&j->sidx, cap, sizeof *j->sidx) ||
+            job_grow((void **)&j->loss, cap, sizeof *j->loss) ||
+            job_grow((void **)&j->prob, cap, sizeof *j->prob))
+            return -1;
+        j->cap_pairs = cap;
+    }
+    if (j->nrec == 0) j->pair_off[0] = 0;
+    for (r = 0; r < nr; r++) {
+        j->event[j->nrec + r] = b->event_id;
+        j->rec_id[j->nrec + r] = b->rec_id[r0 + r];
+        j->rec_aux[j->nrec + r] = b->rec_aux ? b->rec_aux[r0 + r] : 0;
+        j->exposure[j->nrec + r] = b->exposure[r0 + r];
+        j->pair_off[j->nrec + r + 1] = j->npairs + (b->pair_off[r0 + r + 1] - b->pair_off[r0]);
+    }
+    memcpy(j->sidx + j->npairs, b->sidx + b->pair_off[r0], np * sizeof *j->sidx);
+    memcpy(j->loss + j->npairs, b->loss + b->pair_off[r0], np * sizeof *j->loss);
+    if (b->prob) memcpy(j->prob + j->npairs, b->prob + b->pair_off[r0], np * sizeof *j->prob);
+    else memset(j->prob + j->npairs, 0, np * sizeof *j->prob);
+    j->nrec += nr;
+    j->npairs += np;
+    return 0;
+}
+
+static void job_run(const es_table *t, pairs_job *j) {
+    pairs_view v = {j->event, 0, j->rec_id, j->rec_aux, j->exposure, j->pair_off, j->sidx, j->loss, j->prob};
+    j->out.out = NULL;
+    j->out.len = 0;
+    j->rows = 0;
+    j->failed = pairs_format(t, &v, 0, j->nrec, &j->plan, &j->out, &j->rows) != 0;
+}
+
+static void *pairs_worker(void *arg) {
+    struct es_pairs_async *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        int i, pick = -1;
+        for (i = 0; i < a->njobs && pick < 0; i++)
+            if (a->jobs[i].state == JOB_QUEUED) pick = i;
+        if (pick < 0) {
+            if (a->stop) break;
+            pthread_cond_wait(&a->work, &a->mu);
+            continue;
+        }
+        a->jobs[pick].state = JOB_WORKING;
+        pthread_mutex_unlock(&a->mu);
+        job_run(a->t, &a->jobs[pick]);
+        pthread_mutex_lock(&a->mu);
+        a->jobs[pick].state = JOB_DONE;
+        pthread_cond_broadcast(&a->done);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* Write the oldest handed-out job once it is done (waiting for it);
+** 0 when there is none left, 1 when one was written, -1 on error. */
+static int pairs_write_oldest(struct es_pairs_async *a) {
+    es_table *t = a->t;
+    pairs_job *j;
+    int e;
+    if (a->write_seq == a->next_seq) return 0;
+    j = &a->jobs[a->seq_job[a->write_seq % (uint64_t)a->njobs]];
+    pthread_mutex_lock(&a->mu);
+    while (j->state != JOB_DONE) pthread_cond_wait(&a->done, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    a->write_seq++;
+    e = j->failed ? ENOMEM : es_out_write(t->out, j->out.buf, j->out.len);
+    t->rows += j->rows;
+    j->nrec = j->npairs = 0;
+    pthread_mutex_lock(&a->mu);
+    j->state = JOB_FREE;
+    pthread_mutex_unlock(&a->mu);
+    if (e && !t->out->err) t->out->err = e;
+    return e ? -1 : 1;
+}
+
+static int pairs_submit(struct es_pairs_async *a) {
+    pairs_job *j;
+    if (a->fill < 0) return 0;
+    j = &a->jobs[a->fill];
+    a->fill = -1;
+    pthread_mutex_lock(&a->mu);
+    if (j->nrec == 0) {
+        j->state = JOB_FREE;
+        pthread_mutex_unlock(&a->mu);
+        return 0;
+    }
+    j->state = JOB_QUEUED;
+    a->seq_job[a->next_seq % (uint64_t)a->njobs] = (int)(j - a->jobs);
+    a->next_seq++;
+    pthread_cond_signal(&a->work);
+    pthread_mutex_unlock(&a->mu);
+    return 0;
+}
+
+/* A job to fill with plan: the current one if the plan matches, else a
+** free one (writing out finished jobs to make room). */
+static pairs_job *pairs_filling(struct es_pairs_async *a, const es_pairs_plan *plan) {
+    int i;
+    /* plans are compared and copied as bytes: es_pairs_plan has no padding */
+    if (a->fill >= 0 && memcmp(&a->jobs[a->fill].plan, plan, sizeof *plan) == 0) return &a->jobs[a->fill];
+    pairs_submit(a);
+    for (;;) {
+        int pick = -1;
+        /* job states are shared with the workers: read and set them locked */
+        pthread_mutex_lock(&a->mu);
+        for (i = 0; i < a->njobs && pick < 0; i++)
+            if (a->jobs[i].state == JOB_FREE) pick = i;
+        if (pick >= 0) a->jobs[pick].state = JOB_FILLING;
+        pthread_mutex_unlock(&a->mu);
+        if (pick >= 0) {
+            a->fill = pick;
+            memcpy(&a->jobs[pick].plan, plan, sizeof *plan);
+            return &a->jobs[pick];
+        }
+        if (pairs_write_oldest(a) < 0) return NULL;
+    }
+}
+
+int es_table_drain(es_table *t) {
+    struct es_pairs_async *a = t->async;
+    int rc;
+    if (!a) return t->out->err ? -1 : 0;
+    pairs_submit(a);
+    while ((rc = pairs_write_oldest(a)) > 0) {
+    }
+    return rc;
+}
+
+static void pairs_async_free(struct es_pairs_async *a) {
+    int i;
+    for (i = 0; i < a->njobs; i++) job_free(&a->jobs[i]);
+    free(a->jobs);
+    free(a->seq_job);
+    free(a);
+}
+
+static int pairs_async_stop(es_table *t) {
+    struct es_pairs_async *a = t->async;
+    int i, rc;
+    if (!a) return 0;
+    rc = es_table_drain(t);
+    pthread_mutex_lock(&a->mu);
+    a->stop = 1;
+    pthread_cond_broadcast(&a->work);
+    pthread_mutex_unlock(&a->mu);
+    for (i = 0; i < a->nthreads; i++) pthread_join(a->th[i], NULL);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->work);
+    pthread_cond_destroy(&a->done);
+    pairs_async_free(a);
+    t->async = NULL;
+    return rc;
+}
+
+int es_table_set_threads(es_table *t, int n) {
+    struct es_pairs_async *a;
+    int i;
+    if (pairs_async_stop(t)) return -1;
+    if (n <= 0) return 0;
+    if (n > PAIRS_MAX_THREADS) n = PAIRS_MAX_THREADS;
+    if (!(a = calloc(1, sizeof *a))) return -1;
+    a->nthreads = n;
+    a->njobs = 2 * n + 1; /* one filling, one per worker, one being written, spare */
+    a->fill = -1;
+    a->t = t;
+    a->jobs = calloc((size_t)a->njobs, sizeof *a->jobs);
+    a->seq_job = calloc((size_t)a->njobs, sizeof *a->seq_job);
+    if (!a->jobs || !a->seq_job) {
+        pairs_async_free(a);
+        return -1;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->work, NULL);
+    pthread_cond_init(&a->done, NULL);
+    for (i = 0; i < n; i++) {
+        if (pthread_create(&a->th[i], NULL, pairs_worker, a) != 0) {
+            a->nthreads = i;
+            t->async = a;
+            pairs_async_stop(t);
+            return -1;
+        }
+    }
+    t->async = a;
+    return 0;
+}
+
+int es_table_pairs(es_table *t, const es_batch *b, size_t r0, size_t r1, const es_pairs_plan *plan) {
+    struct es_pairs_async *a = t->async;
+    pairs_job *j;
+    if (t->out->err) return -1;
+    if (!a) {
+        pairs_view v = {NULL, b->event_id, b->rec_id, b->rec_aux, b->exposure, b->pair_off, b->sidx, b->loss, b->prob};
+        pairs_sink s = {t->out, NULL, 0, 0};
+        return pairs_format(t, &v, r0, r1, plan, &s, &t->rows);
+    }
+    if (!(j = pairs_filling(a, plan)) || job_append(j, b, r0, r1)) return -1;
+    if (j->npairs >= PAIRS_JOB_INPUT) pairs_submit(a);
+    return 0;
+}
+
+int es_table_stop_threads(es_table *t) { return pairs_async_stop(t); }
