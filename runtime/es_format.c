@@ -1,7 +1,9 @@
 /*
 ** es_format.c -- stream header words and stream info (STREAMS.md 1.1).
 */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -79,6 +81,11 @@ int es_read_info(int fd, es_info *info, char *err, size_t errlen) {
         while (have < want) {
             ssize_t k = read(fd, hdr + have, want - have);
             if (k < 0 && errno == EINTR && !es_interrupted) continue;
+            if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                /* a non-blocking input: wait for the rest of the header */
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, -1) >= 0 || (errno == EINTR && !es_interrupted)) continue;
+            }
             if (k < 0) {
                 snprintf(err, errlen, "read error: %s", strerror(errno));
                 return -1;
