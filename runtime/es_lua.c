@@ -767,7 +767,7 @@ static int l_table(lua_State *L) {
     binary = !strcmp(format, "bin");
     header = bridge_optbool(L, 1, "header", 1);
     bt = lua_newuserdatauv(L, sizeof *bt, 0);
-    bt->t = NULL;
+    memset(bt, 0, sizeof *bt); /* threads_tried too: valgrind saw it read uninitialised */
     luaL_setmetatable(L, TABLE_MT);
     o = bridge_open_out(L, 1, err, sizeof err);
     if (!o) {
@@ -1477,13 +1477,27 @@ static void host_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Message handler: message plus traceback (lua.c's msghandler). */
+/* 1 when msg starts with a "chunk:line:" position, as the errors of
+** failing code do; error("...", 0) -- a script's own diagnosis of bad input
+** or options -- has none, and gets no traceback. */
+static int host_has_position(const char *msg) {
+    const char *c = strchr(msg, ':');
+    if (!c || c == msg || !(c[1] >= '0' && c[1] <= '9')) return 0;
+    for (c++; *c >= '0' && *c <= '9'; c++) {
+    }
+    return *c == ':';
+}
+
+/* Message handler: message plus traceback (lua.c's msghandler), except
+** for deliberate one-line errors (see above) unless EVSTREAM_DEBUG is set. */
 static int host_msghandler(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
+    const char *dbg = getenv("EVSTREAM_DEBUG");
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
+    if (!host_has_position(msg) && !(dbg && *dbg)) return 1;
     luaL_traceback(L, L, msg, 1);
     return 1;
 }

@@ -18,5 +18,8 @@ void es_lua_register_extras(lua_State *L);
 void es_lua_track(lua_State *L, int idx, int on);
 /* vec userdata (float64 array) helpers for the kernels. */
 double *es_lua_checkvec(lua_State *L, int idx, size_t *n);
+/* The es_batch behind the event view at idx; raises on a stale view. */
+struct es_batch;
+const struct es_batch *es_lua_checkbatch(lua_State *L, int idx);
 
 #endif

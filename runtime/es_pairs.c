@@ -77,8 +77,9 @@ static size_t pairs_cell_format(const es_table *t, int k, int is_int, double v, 
         return 4;
     }
     if (k) *p++ = ',';
-    if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_fmt_i32((char *)p, (int32_t)v);
-    else p = (unsigned char *)es_fmt_f32((char *)p, (float)v, t->cols[k].prec);
+    /* es_col_fmt_*: every column format ("%u", "%.Ng" included) */
+    if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_col_fmt_i32(&t->cols[k], (char *)p, (int32_t)v);
+    else p = (unsigned char *)es_col_fmt_f32(&t->cols[k], (char *)p, (float)v);
     return (size_t)(p - s);
 }
 

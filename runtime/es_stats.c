@@ -9,6 +9,16 @@
 
 #include "evstream.h"
 
+/* The reference rounds every float32 and float64 operation on its own; a
+** fused multiply-add (allowed by default in clang, and in gcc's gnu modes
+** when the target has FMA) would change last bits of sd and quantiles.
+** gcc ignores the standard pragma, hence its own spelling. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#else
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* Doubles summed on the stack per pass in es_dense(b, ES_ALL, ...) when a
 ** heap buffer for all N sums cannot be had (16 KiB). */
 #define STATS_CHUNK 2048
@@ -122,8 +132,9 @@ float es_quantile_sorted(const float *x, int32_t n, float q) {
     k = (int64_t)kd;
     h = (float)(pos - kd);
     lo = x[k - 1];
-    /* Separate float32 statements: the reference rounds after each step,
-    ** so a fused multiply-add would change the last bit. */
+    /* float32 after each step, as the reference (no FMA: see the top).
+    ** (n-1)*q + 1 is safe either way: a float times an int below 2^29 is
+    ** exact in float64. */
     d = x[k] - lo;
     t = d * h;
     return t + lo;

@@ -2,16 +2,33 @@
 ** es_table.c -- output tables: a CSV header line and rows of int32 /
 ** float32 fields, or the same rows packed little-endian (`-E bin`).
 */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "evstream.h"
 
-/* "%d" or "%.Nf" with N in 0..9: the formats of OUTPUTS.md. */
+/* "%d" or "%.Nf" with N in 0..9: the formats of OUTPUTS.md; "%u" for
+** uint32 ids; "%.Ng" (N 1..17) for lossless float text. */
 int es_col_parse_format(const char *fmt, int *type, int *prec) {
     if (strcmp(fmt, "%d") == 0 || strcmp(fmt, "%i") == 0) {
         *type = ES_COL_INT;
         *prec = 0;
         return 0;
+    }
+    if (strcmp(fmt, "%u") == 0) {
+        *type = ES_COL_INT;
+        *prec = ES_INT_UNSIGNED;
+        return 0;
+    }
+    if (fmt[0] == '%' && fmt[1] == '.' && fmt[2] >= '1' && fmt[2] <= '9') {
+        int n = fmt[2] - '0';
+        const char *g = fmt + 3;
+        if (*g >= '0' && *g <= '9') n = n * 10 + (*g++ - '0');
+        if (g[0] == 'g' && !g[1] && n <= 17) {
+            *type = ES_COL_FLOAT;
+            *prec = -n;
+            return 0;
+        }
     }
     if (fmt[0] == '%' && fmt[1] == '.' && fmt[2] >= '0' && fmt[2] <= '9' && fmt[3] == 'f' && !fmt[4]) {
         *type = ES_COL_FLOAT;
@@ -24,6 +41,13 @@ int es_col_parse_format(const char *fmt, int *type, int *prec) {
         return 0;
     }
     return -1;
+}
+
+/* The slow path of "%.Ng": snprintf, which is exact and round-half-even
+** like the fast formatter. */
+char *es_fmt_g(char *p, float v, int digits) {
+    int n = snprintf(p, ES_NUM_MAX, "%.*g", digits, (double)v);
+    return p + (n > 0 && n < ES_NUM_MAX ? n : 0);
 }
 
 void es_table_free(es_table *t) {

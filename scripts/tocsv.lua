@@ -15,13 +15,10 @@ local opts = cli.parse({...}, {
           "as event_id,summary_id,sidx,loss, CDF streams as event_id,areaperil_id,vulnerability_id,bin_index,prob_to,bin_mean.",
   options = {
     {"-o", "--output", arg = "PATH", default = "-", help = "CSV output"},
-    {"-x", "--exact", help = "floats as %.9g (strtof gives the float32 back), summary exposure_value column:\n" ..
-                            "                         the layout `evstream run fromcsv` turns back into the same stream"},
-    {"-s", "--selt", help = "summary streams: the SELT layout EventId,SummaryId,SampleId,Loss,ImpactedExposure\n" ..
-                           "                         (every pair but -5; exposure where the loss is not 0), as eltpy writes it"},
+    {"-x", "--exact", help = "lossless: floats as %.9g, summary streams with exposure_value (for fromcsv)"},
+    {"-s", "--selt", help = "summary streams: the SELT layout of eltpy (EventId,SummaryId,SampleId,Loss,ImpactedExposure)"},
     {nil, "--id", arg = "NAME", choices = {"item_id", "output_id", "coverage_id"},
-     help = "loss streams: name of the id column (default from the header: source 1 item_id, source 2 output_id,\n" ..
-            "                         coverage aggregation coverage_id)"},
+     help = "loss streams: the id column name (default: source 1 item_id, 2 output_id, coverage coverage_id)"},
     {"-H", "--noheader", help = "no CSV header line"},
   },
 })
@@ -68,8 +65,14 @@ function begin(info)
   t = w
 end
 
+-- A write error (a closed pipe, a full disk) is reported on one line.
+local function write_error(err)
+  die("%s", (tostring(err):gsub("^[^:\n]*:%d+: ", "")))
+end
+
 function event(ev)
-  if pair_opts then t:pairs(ev, sources, pair_opts) else t:pairs(ev, sources) end
+  local ok, err = pcall(t.pairs, t, ev, sources, pair_opts)
+  if not ok then write_error(err) end
 end
 
 function finish()

@@ -134,4 +134,155 @@ function M.csv(path)
   return header, rows
 end
 
+-- The first of dir/name.ext for ext in exts that exists (the reference
+-- prefers .bin over .csv), or nil and a message naming what was tried.
+function M.find(dir, name, exts)
+  local tried = {}
+  for _, ext in ipairs(exts) do
+    local p = dir .. "/" .. name .. "." .. ext
+    if lfs.attributes(p, "mode") == "file" then return p end
+    tried[#tried + 1] = p
+  end
+  return nil, table.concat(tried, " or ") .. ": no such file"
+end
+
+-- Fields of one CSV line; double-quoted fields may hold commas and "".
+local function csv_fields(line)
+  local f = {}
+  if not line:find('"', 1, true) then
+    for field in (line .. ","):gmatch("([^,]*),") do f[#f + 1] = field end
+    return f
+  end
+  local pos, n = 1, #line
+  while pos <= n + 1 do
+    if line:sub(pos, pos) == '"' then
+      local buf, i = {}, pos + 1
+      while true do
+        local q = line:find('"', i, true)
+        if not q then return nil end
+        buf[#buf + 1] = line:sub(i, q - 1)
+        if line:sub(q + 1, q + 1) == '"' then
+          buf[#buf + 1] = '"'
+          i = q + 2
+        else
+          pos = q + 1
+          break
+        end
+      end
+      f[#f + 1] = table.concat(buf)
+      if pos <= n and line:sub(pos, pos) ~= "," then return nil end
+      pos = pos + 1
+    else
+      local c = line:find(",", pos, true) or n + 1
+      f[#f + 1] = line:sub(pos, c - 1)
+      pos = c + 1
+    end
+  end
+  return f
+end
+
+-- Integer columns of a CSV file with a header, picked by name: want is a
+-- list of names or of lists of alternative names. Calls row(line, v1, v2,
+-- ...) for every data line; returns true or nil and a message naming the
+-- path (and the line).
+local function csv_int_columns(path, want, row)
+  local s, err = readall(path)
+  if not s then return nil, err end
+  local idx, n = nil, 0
+  for line in s:gmatch("[^\n]*") do
+    n = n + 1
+    line = line:gsub("\r$", "")
+    if line:match("%S") then
+      local f = csv_fields(line)
+      if not f then return nil, ("%s:%d: unbalanced quotes"):format(path, n) end
+      if not idx then
+        if n == 1 then f[1] = f[1]:gsub("^\239\187\191", "") end
+        local names = {}
+        for i, name in ipairs(f) do names[name:match("^%s*(.-)%s*$"):lower()] = i end
+        idx = {}
+        for k, w in ipairs(want) do
+          local alts = type(w) == "table" and w or {w}
+          for _, a in ipairs(alts) do idx[k] = idx[k] or names[a:lower()] end
+          if not idx[k] then
+            return nil, ("%s:%d: no column %s in the header"):format(path, n, table.concat(alts, " or "))
+          end
+        end
+      else
+        local v = {}
+        for k, i in ipairs(idx) do
+          local x = math.tointeger(tonumber(f[i]))
+          if not x or x < -2147483648 or x > 2147483647 then
+            return nil, ("%s:%d: column %d: '%s' is not an integer"):format(path, n, i, tostring(f[i] or "")
+              :sub(1, 40))
+          end
+          v[k] = x
+        end
+        row(n, table.unpack(v))
+      end
+    end
+  end
+  if not idx then return nil, path .. ": empty file (no header)" end
+  return true
+end
+
+-- Summary xref (gulsummaryxref / fmsummaryxref, STREAMS.md section 3): .bin
+-- records {int32 id; int32 summary_id; int32 summaryset_id}, or .csv with a
+-- header naming the columns (item_id | output | output_id, summary_id,
+-- summaryset_id; any order). Returns {[summaryset_id] = {[id] = summary_id}};
+-- a later row for the same id and set wins, as in the reference.
+function M.xref(path)
+  local sets = {}
+  local function add(line, id, sid, set)
+    if sid < 1 then
+      return nil, ("%s%s: summary_id %d of id %d must be >= 1"):format(path, line and (":" .. line) or "", sid, id)
+    end
+    if id < 0 then return nil, ("%s%s: negative id %d"):format(path, line and (":" .. line) or "", id) end
+    local t = sets[set]
+    if not t then t = {}; sets[set] = t end
+    t[id] = sid
+    return true
+  end
+  if path:match("%.bin$") then
+    local s, err = readall(path)
+    if not s then return nil, err end
+    if #s % 12 ~= 0 then return nil, path .. ": size is not a multiple of 12 bytes" end
+    for pos = 1, #s, 12 do
+      local ok, msg = add(nil, string.unpack("<i4i4i4", s, pos))
+      if not ok then return nil, msg end
+    end
+    return sets
+  end
+  local bad
+  local ok, err = csv_int_columns(path, {{"item_id", "output", "output_id", "coverage_id"}, "summary_id", "summaryset_id"},
+    function(line, id, sid, set)
+      if not bad then
+        local fine, msg = add(line, id, sid, set)
+        if not fine then bad = msg end
+      end
+    end)
+  if not ok then return nil, err end
+  if bad then return nil, bad end
+  return sets
+end
+
+-- Summary map (gul_summary_map.csv / fm_summary_map.csv): the risk of each
+-- id, a risk being a distinct (loc_id, building_id) pair, numbered from 1 in
+-- order of first appearance. id_column: "item_id" (gul) or "output_id" (fm).
+-- Returns {[id] = risk}, number of risks.
+function M.summary_map(path, id_column)
+  local risks, key_risk, nrisk = {}, {}, 0
+  local ok, err = csv_int_columns(path, {"loc_id", id_column, "building_id"}, function(_, loc, id, building)
+    local key = loc .. ":" .. building
+    local r = key_risk[key]
+    if not r then
+      nrisk = nrisk + 1
+      r = nrisk
+      key_risk[key] = r
+    end
+    risks[id] = r
+  end)
+  if not ok then return nil, err end
+  return risks, nrisk
+end
+
 return M

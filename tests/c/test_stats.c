@@ -193,6 +193,7 @@ static void test_quantile(void) {
     /* float32 rounding after each step differs from rounding the exact
     ** result once; expected value computed step by step in float32 */
     const float xf[] = {0x1.dbede4p+7f, 0x1.8718dp+9f};
+    const float xm[] = {0x1.37736ap+9f, 0x1.552c14p+10f};
 
     TAP_OK(es_quantile_sorted(x4, 4, 0.0f) == 1.0f, "q = 0 is the minimum");
     TAP_OK(es_quantile_sorted(x4, 4, 1.0f) == 4.0f, "q = 1 is the maximum (k == N)");
@@ -204,6 +205,8 @@ static void test_quantile(void) {
     /* pos = 3 * (double)0.1f + 1, h = float32(0.30000000447) */
     TAP_OK(feq(es_quantile_sorted(x4, 4, 0.1f), 0x1.4ccccc0p+0f), "q = 0.1 (h rounded to float32)");
     TAP_OK(feq(es_quantile_sorted(xf, 2, 0x1.7ad586p-2f), 0x1.b74e18p+8f), "float32 step-by-step arithmetic");
+    /* a fused multiply-add would give 0x1.2f3106p+10 here */
+    TAP_OK(feq(es_quantile_sorted(xm, 2, 0x1.97239cp-1f), 0x1.2f3104p+10f), "no fused multiply-add");
     TAP_OK(es_quantile_sorted(one, 1, 0.0f) == 42.0f && es_quantile_sorted(one, 1, 0.5f) == 42.0f &&
            es_quantile_sorted(one, 1, 1.0f) == 42.0f, "N = 1");
     TAP_OK(es_quantile_sorted(NULL, 0, 0.5f) == 0.0f, "N = 0 gives 0");
