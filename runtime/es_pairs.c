@@ -169,7 +169,7 @@ static int pairs_format(const es_table *t, const pairs_view *b, size_t r0, size_
 /* ---- jobs and workers ---- */
 
 enum { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_WORKING, JOB_DONE };
-#define PAIRS_JOB_INPUT (256 * 1024) /* pairs per job before it is handed out */
+#define PAIRS_JOB_INPUT (64 * 1024) /* pairs per job before it is handed out: bounds memory */
 #define PAIRS_MAX_THREADS 8
 
 typedef struct pairs_job {
