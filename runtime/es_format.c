@@ -11,6 +11,17 @@
 
 volatile sig_atomic_t es_interrupted = 0;
 
+static void format_on_signal(int sig) { es_interrupted = sig; }
+
+void es_catch_signals(void (*handler)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler ? handler : format_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 uint32_t es_header_encode(int source, int agg) {
     return ((uint32_t)source << 24) | ((uint32_t)agg & 0x00FFFFFFu);
 }

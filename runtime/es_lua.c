@@ -305,7 +305,7 @@ static int l_open(lua_State *L) {
         lua_pushstring(L, err);
         return 2;
     }
-    if (reader_attach(rd, r)) return luaL_error(L, "out of memory");
+    if (reader_attach(rd, r)) return luaL_error(L, "out of memory for %d samples per record", (int)rd->n);
     return 1;
 }
 
@@ -650,8 +650,15 @@ static int batch_m_quantiles(lua_State *L) {
 
 /* ---- writers shared bits ---- */
 
+/* A failed write is not a bug in the script: the message carries no
+** script position, so the run host prints it as one line, without a
+** traceback (a closed pipe, a full disk).  A write cut short by SIGINT or
+** SIGTERM says so. */
 static int bridge_write_error(lua_State *L, es_out *o) {
-    return luaL_error(L, "write error on %s: %s", es_out_name(o), strerror(o->err ? o->err : EIO));
+    int e = o->err ? o->err : EIO;
+    if (e == EINTR && es_interrupted) lua_pushfstring(L, "interrupted by signal %d", (int)es_interrupted);
+    else lua_pushfstring(L, "write error on %s: %s", es_out_name(o), strerror(e));
+    return lua_error(L);
 }
 
 /* Open the output of an options table (field "path", default stdout). */
@@ -692,37 +699,38 @@ static es_table *table_check_drained(lua_State *L) {
     return t;
 }
 
-/* Close: commit (rename into place) or discard. */
-static int table_finish(lua_State *L, int commit) {
-    bridge_table *bt = luaL_checkudata(L, 1, TABLE_MT);
-    es_table *t = bt->t;
-    char msg[ES_ERR_MAX];
-    int e;
-    if (!t) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
-    bt->t = NULL;
-    bridge_track(L, bridge_getstate(L), 1, 0);
-    snprintf(msg, sizeof msg, "%s", es_out_name(t->out));
-    es_table_stop_threads(t); /* writes what the workers hold; errors stay in out */
-    e = es_out_close(t->out, commit);
-    t->out = NULL;
-    es_table_free(t);
-    if (e && commit) {
+int es_lua_close_result(lua_State *L, const char *failmsg) {
+    if (failmsg) {
         luaL_pushfail(L);
-        lua_pushfstring(L, "write error on %s: %s", msg, strerror(e));
+        lua_pushstring(L, failmsg);
         return 2;
     }
     lua_pushboolean(L, 1);
     return 1;
 }
-static int table_m_close(lua_State *L) { return table_finish(L, 1); }
-static int table_m_abort(lua_State *L) { return table_finish(L, 0); }
 
-/* __close: commit on a normal exit from the scope, discard on an error. */
-static int table_tbc(lua_State *L) { return table_finish(L, lua_isnil(L, 2)); }
-static int table_gc(lua_State *L) { return table_finish(L, 0); }
+const char *es_lua_write_error(char *buf, size_t n, const char *name, int e) {
+    snprintf(buf, n, "write error on %s: %s", name, strerror(e));
+    return buf;
+}
+
+/* Close: commit (rename into place) or discard. Idempotent. */
+static int table_finish(lua_State *L, int commit) {
+    bridge_table *bt = luaL_checkudata(L, 1, TABLE_MT);
+    es_table *t = bt->t;
+    char name[ES_ERR_MAX], msg[ES_ERR_MAX];
+    int e;
+    if (!t) return es_lua_close_result(L, NULL);
+    bt->t = NULL;
+    bridge_track(L, bridge_getstate(L), 1, 0);
+    snprintf(name, sizeof name, "%s", es_out_name(t->out));
+    es_table_stop_threads(t); /* writes what the workers hold; errors stay in out */
+    e = es_out_close(t->out, commit);
+    t->out = NULL;
+    es_table_free(t);
+    return es_lua_close_result(L, e && commit ? es_lua_write_error(msg, sizeof msg, name, e) : NULL);
+}
+ES_LUA_CLOSERS(table, table_finish)
 
 static void table_parse_columns(lua_State *L, int opts, es_col **cols, int *ncol) {
     int k, n;
@@ -1091,28 +1099,16 @@ static bridge_stream *stream_check(lua_State *L) {
 
 static int stream_finish(lua_State *L, int commit) {
     bridge_stream *s = luaL_checkudata(L, 1, STREAM_MT);
-    char name[ES_ERR_MAX];
+    char name[ES_ERR_MAX], msg[ES_ERR_MAX];
     int e;
-    if (!s->o) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
+    if (!s->o) return es_lua_close_result(L, NULL);
     bridge_track(L, bridge_getstate(L), 1, 0);
     snprintf(name, sizeof name, "%s", es_out_name(s->o));
     e = es_out_close(s->o, commit);
     s->o = NULL;
-    if (e && commit) {
-        luaL_pushfail(L);
-        lua_pushfstring(L, "write error on %s: %s", name, strerror(e));
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
+    return es_lua_close_result(L, e && commit ? es_lua_write_error(msg, sizeof msg, name, e) : NULL);
 }
-static int stream_m_close(lua_State *L) { return stream_finish(L, 1); }
-static int stream_m_abort(lua_State *L) { return stream_finish(L, 0); }
-static int stream_tbc(lua_State *L) { return stream_finish(L, lua_isnil(L, 2)); }
-static int stream_gc(lua_State *L) { return stream_finish(L, 0); }
+ES_LUA_CLOSERS(stream, stream_finish)
 
 static int bridge_optint(lua_State *L, int opts, const char *k, lua_Integer def) {
     lua_Integer v;
@@ -1459,22 +1455,14 @@ static lua_State *host_L = NULL;
 static void host_stop_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted by signal %d", (int)es_interrupted);
+    lua_pushfstring(L, "interrupted by signal %d", (int)es_interrupted); /* one line, no traceback */
+    lua_error(L);
 }
 
 static void host_on_signal(int sig) {
     int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
     es_interrupted = sig;
     if (host_L) lua_sethook(host_L, host_stop_hook, mask, 1);
-}
-
-static void host_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = host_on_signal; /* no SA_RESTART: blocked reads return EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* 1 when msg starts with a "chunk:line:" position, as the errors of
@@ -1783,7 +1771,7 @@ static int host_pmain(lua_State *L) {
             lua_pushstring(L, err);
             return lua_error(L);
         }
-        if (reader_attach(rd, r)) return luaL_error(L, "out of memory");
+        if (reader_attach(rd, r)) return luaL_error(L, "out of memory for %d samples per record", (int)rd->n);
         rd->owned_by_host = 1;
         if (c->ref_begin != LUA_NOREF) {
             bridge_push_info(L, es_reader_info(r), r);
@@ -1794,6 +1782,7 @@ static int host_pmain(lua_State *L) {
         if (es_reader_get_stats(r)->nan_count)
             fprintf(stderr, "evstream: warning: %llu NaN losses read as 0\n",
                     (unsigned long long)es_reader_get_stats(r)->nan_count);
+        if (es_reader_warning(r)) fprintf(stderr, "evstream: warning: %s\n", es_reader_warning(r));
     } else if (c->ref_begin != LUA_NOREF) {
         lua_createtable(L, 0, 1);
         lua_createtable(L, c->ninputs, 0);
@@ -1861,7 +1850,7 @@ int es_cli_run(int argc, char **argv, const char *argv0) {
         return 1;
     }
     host_L = L;
-    host_signals();
+    es_catch_signals(host_on_signal);
     lua_pushcfunction(L, host_pmain);
     lua_pushlightuserdata(L, &c);
     rc = lua_pcall(L, 1, 0, 0);

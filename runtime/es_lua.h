@@ -22,4 +22,18 @@ double *es_lua_checkvec(lua_State *L, int idx, size_t *n);
 struct es_batch;
 const struct es_batch *es_lua_checkbatch(lua_State *L, int idx);
 
+/* What a writer's close/abort returns: true, or nil and failmsg. */
+int es_lua_close_result(lua_State *L, const char *failmsg);
+/* "write error on NAME: strerror(e)" into buf (for failed commits). */
+const char *es_lua_write_error(char *buf, size_t n, const char *name, int e);
+
+/* The four ways a writer-like userdata ends, all through one
+** finish(L, commit) function: close() commits, abort() discards, __close
+** commits unless the scope ends in an error, __gc (never closed) discards. */
+#define ES_LUA_CLOSERS(prefix, finish)                                                  \
+    static int prefix##_m_close(lua_State *L) { return finish(L, 1); }                 \
+    static int prefix##_m_abort(lua_State *L) { return finish(L, 0); }                 \
+    static int prefix##_tbc(lua_State *L) { return finish(L, lua_isnil(L, 2)); }       \
+    static int prefix##_gc(lua_State *L) { return finish(L, 0); }
+
 #endif

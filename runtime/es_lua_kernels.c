@@ -113,25 +113,13 @@ static int summarizer_finish(lua_State *L, int commit) {
     kern_summarizer *k = luaL_checkudata(L, 1, SUMMARIZER_MT);
     char err[ES_ERR_MAX];
     int rc;
-    if (!k->s) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
+    if (!k->s) return es_lua_close_result(L, NULL);
     es_lua_track(L, 1, 0);
     rc = es_summarizer_close(k->s, commit, err, sizeof err);
     k->s = NULL;
-    if (rc && commit) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
+    return es_lua_close_result(L, rc && commit ? err : NULL);
 }
-static int summarizer_m_close(lua_State *L) { return summarizer_finish(L, 1); }
-static int summarizer_m_abort(lua_State *L) { return summarizer_finish(L, 0); }
-static int summarizer_tbc(lua_State *L) { return summarizer_finish(L, lua_isnil(L, 2)); }
-static int summarizer_gc(lua_State *L) { return summarizer_finish(L, 0); }
+ES_LUA_CLOSERS(summarizer, summarizer_finish)
 
 /* s:event(ev) -> true | nil, msg  (one call per event) */
 static int summarizer_m_event(lua_State *L) {
@@ -232,10 +220,7 @@ static int csv_finish(lua_State *L, int commit) {
     kern_csv *k = luaL_checkudata(L, 1, CSVSTREAM_MT);
     char msg[ES_ERR_MAX], name[ES_ERR_MAX];
     int ok = 1, rc;
-    if (!k->c) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
+    if (!k->c) return es_lua_close_result(L, NULL);
     es_lua_track(L, 1, 0);
     if (commit && es_csv_finish(k->c)) {
         snprintf(msg, sizeof msg, "%s", es_csv_error(k->c));
@@ -244,24 +229,15 @@ static int csv_finish(lua_State *L, int commit) {
     snprintf(name, sizeof name, "%s", es_out_name(k->out));
     rc = es_out_close(k->out, commit && ok);
     if (rc && commit && ok) {
-        snprintf(msg, sizeof msg, "write error on %s: %s", name, strerror(rc));
+        es_lua_write_error(msg, sizeof msg, name, rc);
         ok = 0;
     }
     es_csv_free(k->c);
     k->c = NULL;
     k->out = NULL;
-    if (commit && !ok) {
-        luaL_pushfail(L);
-        lua_pushstring(L, msg);
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
+    return es_lua_close_result(L, commit && !ok ? msg : NULL);
 }
-static int csv_m_close(lua_State *L) { return csv_finish(L, 1); }
-static int csv_m_abort(lua_State *L) { return csv_finish(L, 0); }
-static int csv_tbc(lua_State *L) { return csv_finish(L, lua_isnil(L, 2)); }
-static int csv_gc(lua_State *L) { return csv_finish(L, 0); }
+ES_LUA_CLOSERS(csv, csv_finish)
 
 /* c:feed([path]) -> true | nil, msg  (no path: stdin) */
 static int csv_m_feed(lua_State *L) {

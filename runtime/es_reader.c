@@ -46,6 +46,8 @@ struct es_reader {
     es_hooks hooks;
     es_reader_stats stats;
     char err[ES_ERR_MAX];
+    char warn[ES_ERR_MAX];  /* first input that ended inside a record */
+    uint64_t warned;
 };
 
 /* ---- decoding (the read_buffer equivalent) ---- */
@@ -334,7 +336,9 @@ static int reader_fill(es_reader *r, reader_input *in) {
         in->cur = 0;
     }
     for (;;) {
-        ssize_t k = read(in->fd, in->buf + in->valid, PIPE_CAPACITY - in->valid);
+        ssize_t k;
+        if (es_interrupted) break; /* a signal before the read would not interrupt it */
+        k = read(in->fd, in->buf + in->valid, PIPE_CAPACITY - in->valid);
         if (k > 0) {
             in->valid += (size_t)k;
             return 0;
@@ -397,6 +401,15 @@ static int reader_read_event(es_reader *r, int i) {
             in->done = 1;
             if (d->event_id == 0) return 0;
             if (d->in_record) {
+                /* As py does, the record is closed (item_exit).  But every
+                ** producer ends its records with (0, 0): a stream that stops
+                ** after a whole pair was most likely cut (a producer killed
+                ** between two flushes), so the first such record is kept
+                ** for a warning (es_reader_warning). */
+                if (!r->warned++)
+                    snprintf(r->warn, sizeof r->warn,
+                             "%s: byte %" PRIu64 ": event %d: the last record has no terminator (was the stream cut?)",
+                             in->name, in->base + in->cur, (int)d->event_id);
                 d->in_record = 0;
                 d->state = ES_DEC_HEADER;
                 if (r->hooks.item_exit) r->hooks.item_exit(r->hooks.ud, b);
@@ -458,6 +471,7 @@ const es_info *es_reader_info(const es_reader *r) { return &r->info; }
 int es_reader_ninputs(const es_reader *r) { return r->n; }
 const char *es_reader_input_name(const es_reader *r, int i) { return r->in[i].name; }
 const char *es_reader_error(const es_reader *r) { return r->err; }
+const char *es_reader_warning(const es_reader *r) { return r->warned ? r->warn : NULL; }
 const es_reader_stats *es_reader_get_stats(const es_reader *r) { return &r->stats; }
 
 uint64_t es_reader_total_size(const es_reader *r) {

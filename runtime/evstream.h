@@ -40,6 +40,9 @@
 ** CLI's SIGINT/SIGTERM handler).  The I/O loops give up when a blocking
 ** call is interrupted and this is set, instead of retrying. */
 extern volatile sig_atomic_t es_interrupted;
+/* Catch SIGINT and SIGTERM with handler (NULL: one that only sets
+** es_interrupted), without SA_RESTART so blocked reads return EINTR. */
+void es_catch_signals(void (*handler)(int));
 
 /* Room for one formatted number (sign, 39 integer digits, point, 9 decimals). */
 #define ES_NUM_MAX 64
@@ -190,6 +193,10 @@ const char *es_reader_input_name(const es_reader *r, int i);
 ** error (es_reader_error). The batch is valid until the next call. */
 int es_reader_next(es_reader *r, es_batch **out);
 const char *es_reader_error(const es_reader *r);
+/* NULL, or "NAME: byte N: event E: ..." for the first input that ended
+** inside a record (no terminator: probably cut); the record was closed,
+** as the reference does.  For a warning line once the run is done. */
+const char *es_reader_warning(const es_reader *r);
 const es_reader_stats *es_reader_get_stats(const es_reader *r);
 /* Total size of the regular-file inputs (0 if any is a pipe). */
 uint64_t es_reader_total_size(const es_reader *r);

@@ -89,8 +89,13 @@ static int main_info(int argc, char **argv) {
     printf("max_event: %d\n", s->events ? (int)s->max_event : 0);
     printf("bytes: %" PRIu64 "\n", s->bytes);
     if (s->nan_count) fprintf(stderr, "evstream: warning: %" PRIu64 " NaN losses read as 0\n", s->nan_count);
+    if (es_reader_warning(r)) fprintf(stderr, "evstream: warning: %s\n", es_reader_warning(r));
     es_reader_close(r);
-    return fflush(stdout) == 0 ? 0 : main_fail("write error on stdout");
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "evstream: write error on <stdout>: %s\n", strerror(errno ? errno : EIO));
+        return 1;
+    }
+    return 0;
 }
 
 /* Whole-string integer parse; -1 on junk. */
@@ -200,19 +205,6 @@ static int main_gen(int argc, char **argv) {
     return 0;
 }
 
-/* SIGINT/SIGTERM: let the I/O loops stop cleanly (temporary outputs are
-** removed, the exit status says what happened). */
-static void main_on_signal(int sig) { es_interrupted = sig; }
-
-static void main_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = main_on_signal; /* no SA_RESTART: blocked reads return EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* The exit status of a command that failed: 128 + signal when interrupted
 ** (the failing step has said so on stderr). */
 static int main_status(int rc) {
@@ -223,7 +215,9 @@ int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : NULL;
     /* Report EPIPE as an error line instead of dying silently. */
     signal(SIGPIPE, SIG_IGN);
-    main_signals();
+    /* SIGINT/SIGTERM: the I/O loops stop cleanly (temporary outputs are
+    ** removed, the exit status says what happened). */
+    es_catch_signals(NULL);
     if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(main_usage, cmd ? stdout : stderr);
         return cmd ? 0 : 2;
