@@ -78,6 +78,16 @@ for t in s m q; do
   else fail "3 partitions give the rows of the whole run ($t)"; fi
 done
 
+# --quantiles names the quantile file
+lua5.4 -e 'io.write(string.pack("<ff", 0.5, 0.5))' >"$S/q2.bin"
+es run elt -i "$S/one.bin" -r "$S/run" --quantiles "$S/q2.bin" -q "$S/o_q2.csv"
+is "$(tail -n +2 "$S/o_q2.csv" | tr '\n' ' ')" "9,2,0.500000,7.000000 9,2,0.500000,7.000000 " "--quantiles: file order, duplicates kept"
+# mean-only streams (N = 0): MELT gets the analytical rows only, QELT nothing
+printf 'H 3 1 0 1\nR 3 1 10\nP -1 4\nP -5 6\nT\n' | mk >"$S/n0.bin"
+es run elt -i "$S/n0.bin" -r "$S/run" -m "$S/n0_m.csv" -q "$S/n0_q.csv"
+is "$(tail -n +2 "$S/n0_m.csv" | tr '\n' ' ')" "3,1,1,nan,0.000000,4.000000,0.000000,6.000000,10.000000,10.000000,10.000000 " "N = 0: only the SampleType 1 MELT row"
+is "$(wc -l <"$S/n0_q.csv")" 1 "N = 0: QELT has the header only"
+
 # errors
 es run elt -i "$S/g.bin" -r "$S/nowhere" -q "$S/x.csv" 2>"$S/err"; rc=$?
 is "$rc" 1 "missing run dir exits 1"
