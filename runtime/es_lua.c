@@ -642,9 +642,15 @@ static int batch_m_quantiles(lua_State *L) {
         if (vec_resize(out, q->n)) return luaL_error(L, "out of memory");
         lua_settop(L, 4);
     }
-    v = batch_dense(rd, b, r);
-    es_sort_f32(v, (size_t)rd->n);
-    for (k = 0; k < q->n; k++) out->v[k] = es_quantile_sorted(v, rd->n, (float)q->v[k]);
+    {
+        /* float32 probabilities and results; a userdata so errors cannot leak it */
+        float *qf = lua_newuserdatauv(L, 2 * q->n * sizeof *qf + 1, 0);
+        for (k = 0; k < q->n; k++) qf[k] = (float)q->v[k];
+        v = batch_dense(rd, b, r);
+        es_quantiles(v, rd->n, qf, q->n, qf + q->n);
+        for (k = 0; k < q->n; k++) out->v[k] = qf[q->n + k];
+        lua_pop(L, 1);
+    }
     return 1;
 }
 
@@ -977,9 +983,9 @@ static int records_compile(lua_State *L, es_table *t, int idx, records_layout *l
     return n;
 }
 
-/* Values of record r for every source; quantiles into qout. */
-static void records_values(const es_batch *b, size_t r, bridge_reader *rd, int need, const bridge_vec *q,
-                           double *val, double *qout) {
+/* Values of record r for every source; the nq quantiles qf into qout. */
+static void records_values(const es_batch *b, size_t r, bridge_reader *rd, int need, const float *qf, size_t nq,
+                           double *val, float *qout) {
     es_moments m;
     int found;
     int32_t n = rd->n;
@@ -1002,11 +1008,7 @@ static void records_values(const es_batch *b, size_t r, bridge_reader *rd, int n
             val[RS_EXPOSURE_CHANCE] = (double)x * val[RS_CHANCE];
             val[RS_EXPOSURE_IF_LOSS] = m.nonzero > 0 ? x : 0.0;
         }
-        if (need & 2) {
-            size_t k;
-            es_sort_f32(v, (size_t)n);
-            for (k = 0; q && k < q->n; k++) qout[k] = es_quantile_sorted(v, n, (float)q->v[k]);
-        }
+        if ((need & 2) && qf) es_quantiles(v, n, qf, nq, qout);
     }
 }
 
@@ -1034,7 +1036,8 @@ static int table_m_records(lua_State *L) {
     es_table *t = table_check_drained(L);
     bridge_batch *bb = luaL_checkudata(L, 2, BATCH_MT);
     records_layout lay[4];
-    double val[RS_N], *qout = NULL;
+    double val[RS_N];
+    float *qf = NULL, *qout = NULL;
     const bridge_vec *q = NULL;
     const es_batch *b;
     int nlay, need, i, where_exposure = 0;
@@ -1059,12 +1062,14 @@ static int table_m_records(lua_State *L) {
         if (lay[i].has_q && !q) return luaL_error(L, "records: a layout uses q/quantile but opts.quantiles is missing");
     val[RS_CONST] = 0;
     if (q && (need & 2)) {
-        /* quantile results live in a userdata so an error cannot leak them */
-        qout = lua_newuserdatauv(L, (q->n + 1) * sizeof *qout, 0);
+        /* float32 probabilities and results live in a userdata: an error cannot leak them */
+        qf = lua_newuserdatauv(L, (2 * q->n + 1) * sizeof *qf, 0);
+        qout = qf + q->n;
+        for (k = 0; k < q->n; k++) qf[k] = (float)q->v[k];
     }
     for (r = 0; r < b->nrec; r++) {
         if (where_exposure && !(b->exposure[r] > 0.0f)) continue;
-        records_values(b, r, bb->rd, need, q, val, qout);
+        records_values(b, r, bb->rd, need, qf, q ? q->n : 0, val, qout);
         for (i = 0; i < nlay; i++) {
             if (!lay[i].has_q) {
                 if (records_row(t, &lay[i], val, 0, 0)) return bridge_write_error(L, t->out);
