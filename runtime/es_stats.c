@@ -319,80 +319,13 @@ void es_sort_f32(float *v, size_t n) {
     }
 }
 
-/* ---- quantiles without a full sort ----
-** A quantile only reads the order statistics x_k and x_(k+1), so a few
-** quantiles of one record need a partial order, not a sort: a multiselect
-** (quickselect that recurses only into the sides holding wanted ranks)
-** costs about n log(ranks) instead of n log n.  Three-way partitioning,
-** because zero losses make long runs of equal values. */
-#define STATS_MAX_RANKS 128
-
-static void stats_multiselect(float *v, size_t lo, size_t hi, const size_t *rk, size_t nr) {
-    while (nr > 0 && hi > lo) {
-        size_t lt, gt, i, nleft;
-        float p, a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
-        if (hi - lo < 24) {
-            stats_insertion_sort(v + lo, hi - lo + 1);
-            return;
-        }
-        /* median of three as the pivot */
-        p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        lt = lo;
-        gt = hi;
-        i = lo;
-        while (i <= gt) {
-            float x = v[i];
-            if (x < p) {
-                v[i++] = v[lt];
-                v[lt++] = x;
-            } else if (p < x) {
-                v[i] = v[gt];
-                v[gt] = x;
-                if (gt == 0) break;
-                gt--;
-            } else {
-                i++;
-            }
-        }
-        /* v[lo..lt-1] < p, v[lt..gt] == p, v[gt+1..hi] > p */
-        for (nleft = 0; nleft < nr && rk[nleft] < lt; nleft++) {
-        }
-        if (nleft > 0 && lt > lo) stats_multiselect(v, lo, lt - 1, rk, nleft);
-        while (nleft < nr && rk[nleft] <= gt) nleft++; /* ranks inside the equal run are done */
-        rk += nleft;
-        nr -= nleft;
-        lo = gt + 1;
-    }
-}
-
-static int stats_cmp_size(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
-
+/* ---- several quantiles of one vector ----
+** They only read order statistics, so a multiselect (quickselect into the
+** sides holding wanted ranks) looked cheaper than a sort; measured on
+** random losses (N = 100, 7 quantiles) it was 2.6 times slower than
+** es_sort_f32, whose radix sort has no data-dependent branches.  So: sort. */
 void es_quantiles(float *v, int32_t n, const float *q, size_t nq, float *out) {
-    size_t rk[STATS_MAX_RANKS], nr = 0, i, j;
-    if (n <= 0) {
-        for (i = 0; i < nq; i++) out[i] = 0.0f;
-        return;
-    }
-    if (2 * nq > STATS_MAX_RANKS) {
-        es_sort_f32(v, (size_t)n);
-    } else {
-        for (i = 0; i < nq; i++) {
-            /* the ranks es_quantile_sorted reads: k-1 and k (0-based) */
-            double pos = (double)(n - 1) * (double)q[i] + 1.0;
-            size_t k;
-            if (!(pos >= 1.0)) pos = 1.0;
-            if (pos > (double)n) pos = (double)n;
-            k = (size_t)floor(pos);
-            rk[nr++] = k - 1;
-            if (k < (size_t)n) rk[nr++] = k;
-        }
-        qsort(rk, nr, sizeof *rk, stats_cmp_size);
-        for (i = j = 0; i < nr; i++)
-            if (j == 0 || rk[i] != rk[j - 1]) rk[j++] = rk[i];
-        stats_multiselect(v, 0, (size_t)n - 1, rk, j);
-    }
+    size_t i;
+    if (n > 0) es_sort_f32(v, (size_t)n);
     for (i = 0; i < nq; i++) out[i] = es_quantile_sorted(v, n, q[i]);
 }

@@ -390,8 +390,8 @@ typedef struct es_moments {
 void es_moments_of(const float *v, int32_t n, es_moments *m);
 /* Quantile by the reference rule (OUTPUTS.md 4.2) over sorted x[0..n-1]. */
 float es_quantile_sorted(const float *x, int32_t n, float q);
-/* out[i] = the quantile q[i] of v[0..n-1] (same rule and result as
-** es_quantile_sorted over the sorted vector); v is reordered, not sorted. */
+/* out[i] = the quantile q[i] of v[0..n-1] by es_quantile_sorted; v is
+** sorted in place. */
 void es_quantiles(float *v, int32_t n, const float *q, size_t nq, float *out);
 /* Sort a float32 vector ascending in place. */
 void es_sort_f32(float *v, size_t n);
