@@ -125,9 +125,26 @@ static inline char *numfmt_zero_frac(char *p, int prec) {
     return p;
 }
 
+/* ip < 10^8 without a loop or a branch on its length: all eight digits
+** from four independent two-digit look-ups, then a fixed 8-byte copy of the
+** significant ones.  Losses print integer parts of varying length, which
+** made the loop's exit branch a coin toss. */
+static inline char *numfmt_ip8(char *p, uint32_t ip) {
+    char tmp[16] = {0};
+    uint32_t hi = ip / 10000u, lo = ip - hi * 10000u;
+    int n = numfmt_len_u32(ip);
+    memcpy(tmp + 0, numfmt_dig2 + (hi / 100u) * 2u, 2);
+    memcpy(tmp + 2, numfmt_dig2 + (hi % 100u) * 2u, 2);
+    memcpy(tmp + 4, numfmt_dig2 + (lo / 100u) * 2u, 2);
+    memcpy(tmp + 6, numfmt_dig2 + (lo % 100u) * 2u, 2);
+    memcpy(p, tmp + 8 - n, 8); /* the bytes past n are overwritten by the caller's next write */
+    return p + n;
+}
+
 /* Integer part, then prec fraction digits of frac (frac < 10^prec). */
 static inline char *numfmt_point(char *p, uint64_t ip, uint32_t frac, int prec) {
-    p = ip <= UINT32_MAX ? numfmt_u32(p, (uint32_t)ip) : numfmt_u64(p, ip);
+    if (ip < 100000000u) p = numfmt_ip8(p, (uint32_t)ip);
+    else p = ip <= UINT32_MAX ? numfmt_u32(p, (uint32_t)ip) : numfmt_u64(p, ip);
     if (prec) {
         *p++ = '.';
         p = numfmt_fixed_u32(p, frac, prec);
@@ -318,6 +335,7 @@ char *es_fmt_i32(char *p, int32_t v) {
         memcpy(p, numfmt_dig2 + u * 2u, 2);
         return p + 2;
     }
+    if (u < 100000000u) return numfmt_ip8(p, u);
     if (v < 0) {
         *p++ = '-';
         u = 0u - u;
