@@ -6,9 +6,9 @@
 #define ES_CLI_H
 
 /* `evstream run SCRIPT ...`: argv[0] is the script; returns the exit code. */
-int es_cli_run(int argc, char **argv, const char *argv0);
+int es_cli_run(int argc, char **argv);
 /* `evstream scripts`: list the bundled scripts; returns the exit code. */
-int es_cli_list_scripts(const char *argv0);
+int es_cli_list_scripts(void);
 /* "Lua 5.4.x" */
 const char *es_cli_lua_version(void);
 

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,7 +41,6 @@
 typedef struct bridge_state {
     int track;            /* under `evstream run`: remember open writers */
     int writers_ref;      /* registry ref: table of open writers */
-    int32_t event_id;     /* event being processed, for error messages */
 } bridge_state;
 
 static bridge_state *bridge_getstate(lua_State *L) {
@@ -1440,7 +1440,6 @@ int luaopen_evstream(lua_State *L) {
 
 typedef struct host_ctx {
     const char *script;       /* as given */
-    const char *argv0;
     char **inputs;            /* -i paths */
     int ninputs;
     char **args;              /* script options */
@@ -1449,7 +1448,6 @@ typedef struct host_ctx {
     int status;               /* exit status */
     int ref_begin, ref_event, ref_finish;
     int32_t event_id;         /* event in the event hook, 0 outside */
-    char where[64];           /* "begin", "event", "finish" */
 } host_ctx;
 
 /* The state of the running host, for the signal handler (lua.c's globalL). */
@@ -1571,17 +1569,49 @@ static int host_scripts_dir(char *out, size_t n) {
     return host_find_dir("EVSTREAM_SCRIPTS", "scripts", "share/evstream/scripts", out, n);
 }
 
-int es_cli_list_scripts(const char *argv0) {
-    char dir[PATH_MAX], cmd[PATH_MAX + 64];
-    (void)argv0;
-    if (!host_scripts_dir(dir, sizeof dir)) {
+static int host_cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The first line of a script, "-- name.lua: what it does", minus the name. */
+static void host_script_about(const char *dir, const char *file, char *out, size_t n) {
+    char path[PATH_MAX], line[256];
+    FILE *f;
+    out[0] = 0;
+    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path || !(f = fopen(path, "r"))) return;
+    if (fgets(line, sizeof line, f) && !strncmp(line, "-- ", 3)) {
+        const char *s = strstr(line, ": ");
+        snprintf(out, n, "%s", s ? s + 2 : line + 3);
+        out[strcspn(out, "\n")] = 0;
+    }
+    fclose(f);
+}
+
+int es_cli_list_scripts(void) {
+    char dir[PATH_MAX], about[256];
+    char *names[256];
+    struct dirent *e;
+    size_t n = 0, i;
+    DIR *d;
+    if (!host_scripts_dir(dir, sizeof dir) || !(d = opendir(dir))) {
         fprintf(stderr, "evstream: no bundled scripts directory found (set EVSTREAM_SCRIPTS)\n");
         return 1;
     }
+    while ((e = readdir(d)) && n < sizeof names / sizeof *names) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && !strcmp(e->d_name + len - 4, ".lua") && (names[n] = malloc(len + 1)))
+            memcpy(names[n++], e->d_name, len + 1);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, host_cmp_str);
     printf("bundled scripts (%s):\n", dir);
-    fflush(stdout);
-    snprintf(cmd, sizeof cmd, "ls '%s' | sed -n 's/\\.lua$//p' | sed 's/^/  /'", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    for (i = 0; i < n; i++) {
+        host_script_about(dir, names[i], about, sizeof about);
+        names[i][strlen(names[i]) - 4] = 0;
+        printf("  %-10s %s\n", names[i], about);
+        free(names[i]);
+    }
+    return 0;
 }
 
 const char *es_cli_lua_version(void) { return LUA_RELEASE; }
@@ -1661,10 +1691,9 @@ static void host_progress_show(host_progress *p, es_reader *r, int final) {
 }
 
 /* Call a hook ref with the values on top of the stack. */
-static void host_call(lua_State *L, host_ctx *c, int ref, int nargs, const char *where) {
+static void host_call(lua_State *L, int ref, int nargs) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     lua_insert(L, -nargs - 1);
-    snprintf(c->where, sizeof c->where, "%s", where);
     if (host_pcall(L, nargs, 0) != LUA_OK) lua_error(L); /* already has the traceback */
 }
 
@@ -1680,11 +1709,7 @@ static void host_push_args(lua_State *L, host_ctx *c) {
 /* The event loop: one protected call of the event hook per event. */
 static void host_loop(lua_State *L, host_ctx *c, int rd_idx, bridge_reader *rd) {
     host_progress pg;
-    bridge_state *st;
     int show = c->progress, rc;
-    lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY);
-    st = lua_touserdata(L, -1);
-    lua_pop(L, 1);
     if (show < 0) show = isatty(STDERR_FILENO);
     pg.t0 = pg.last = host_now();
     pg.total = es_reader_total_size(rd->r);
@@ -1692,8 +1717,7 @@ static void host_loop(lua_State *L, host_ctx *c, int rd_idx, bridge_reader *rd) 
         rc = reader_advance(L, rd_idx, rd);
         if (rc <= 0) break;
         c->event_id = rd->cur->event_id;
-        st->event_id = c->event_id;
-        host_call(L, c, c->ref_event, 1, "event");
+        host_call(L, c->ref_event, 1);
         rd->gen++; /* the view the hook saw is stale from here on */
         rd->cur = NULL;
         if (show) host_progress_show(&pg, rd->r, 0);
@@ -1760,7 +1784,6 @@ static int host_pmain(lua_State *L) {
     lua_setglobal(L, "arg");
     luaL_checkstack(L, c->nargs + 8, "too many arguments");
     for (i = 0; i < c->nargs; i++) lua_pushstring(L, c->args[i]);
-    snprintf(c->where, sizeof c->where, "load");
     if (host_pcall(L, c->nargs, 1) != LUA_OK) return lua_error(L);
     if (lua_istable(L, -1)) tbl = lua_gettop(L);
     c->ref_begin = host_hook(L, tbl, "begin");
@@ -1781,7 +1804,7 @@ static int host_pmain(lua_State *L) {
         if (c->ref_begin != LUA_NOREF) {
             bridge_push_info(L, es_reader_info(r), r);
             host_push_args(L, c);
-            host_call(L, c, c->ref_begin, 2, "begin");
+            host_call(L, c->ref_begin, 2);
         }
         host_loop(L, c, rd_idx, rd);
         if (es_reader_get_stats(r)->nan_count)
@@ -1797,9 +1820,9 @@ static int host_pmain(lua_State *L) {
         }
         lua_setfield(L, -2, "inputs");
         host_push_args(L, c);
-        host_call(L, c, c->ref_begin, 2, "begin");
+        host_call(L, c->ref_begin, 2);
     }
-    if (c->ref_finish != LUA_NOREF) host_call(L, c, c->ref_finish, 0, "finish");
+    if (c->ref_finish != LUA_NOREF) host_call(L, c->ref_finish, 0);
     lua_settop(L, top);
     {
         char err[ES_ERR_MAX];
@@ -1833,13 +1856,12 @@ static int host_parse(host_ctx *c, int argc, char **argv) {
     return 0;
 }
 
-int es_cli_run(int argc, char **argv, const char *argv0) {
+int es_cli_run(int argc, char **argv) {
     host_ctx c;
     lua_State *L;
     int rc;
     memset(&c, 0, sizeof c);
     c.progress = -1;
-    c.argv0 = argv0;
     c.ref_begin = c.ref_event = c.ref_finish = LUA_NOREF;
     if (argc < 1) {
         fprintf(stderr, "usage: evstream run SCRIPT [--progress|--no-progress] [-i FILE...] [script options]\n");

@@ -229,10 +229,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return main_status(main_info(argc - 2, argv + 2));
     if (!strcmp(cmd, "gen")) return main_status(main_gen(argc - 2, argv + 2));
     if (!strcmp(cmd, "run")) { /* the run host has reported the interruption */
-        int rc = es_cli_run(argc - 2, argv + 2, argv[0]);
+        int rc = es_cli_run(argc - 2, argv + 2);
         return rc && es_interrupted ? 128 + es_interrupted : rc;
     }
-    if (!strcmp(cmd, "scripts")) return es_cli_list_scripts(argv[0]);
+    if (!strcmp(cmd, "scripts")) return es_cli_list_scripts();
     fprintf(stderr, "evstream: unknown command '%s' (see evstream --help)\n", cmd);
     return 2;
 }

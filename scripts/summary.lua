@@ -1,5 +1,6 @@
--- summary.lua: summarypy (OUTPUTS.md 4.1): a loss stream in, one summary
--- stream per requested summary set out, byte-identical to the reference.
+-- summary.lua: loss streams to one summary stream per summary set (summarypy)
+-- A loss stream in, one summary stream per requested summary set out,
+-- byte-identical to the reference (OUTPUTS.md 4.1).
 --
 --   evstream run summary -t gul -p input -i gul.bin -m -1 S1.bin -2 S2.bin
 --

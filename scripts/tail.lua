@@ -1,5 +1,6 @@
--- tail.lua: per-summary tail risk of event losses, and whether the run
--- used enough Monte Carlo samples -- a statistic no Oasis tool reports.
+-- tail.lua: per-summary VaR/TVaR of event losses and a sampling convergence check
+-- The tail risk of each summary's event losses, and whether the run used
+-- enough Monte Carlo samples -- a statistic no Oasis tool reports.
 --
 --   evstream run tail -i work/summary*.bin -o tail.csv [-l 0.9,0.99,0.996] [-t 0.01]
 --
