@@ -1566,7 +1566,12 @@ static int host_find_dir(const char *env, const char *src, const char *inst, cha
 }
 
 static int host_scripts_dir(char *out, size_t n) {
-    return host_find_dir("EVSTREAM_SCRIPTS", "scripts", "share/evstream/scripts", out, n);
+    char found[PATH_MAX], *real;
+    if (!host_find_dir("EVSTREAM_SCRIPTS", "scripts", "share/evstream/scripts", found, sizeof found)) return 0;
+    real = realpath(found, NULL); /* "/usr/local/share/...", not ".../bin/../share/..." */
+    snprintf(out, n, "%s", real ? real : found);
+    free(real);
+    return 1;
 }
 
 static int host_cmp_str(const void *a, const void *b) {
