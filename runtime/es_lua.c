@@ -9,7 +9,7 @@
 ** generation it was made in and raises once the reader has moved on, so a
 ** stale view never reads freed or reused memory.
 */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath, besides POSIX 2008 */
 #include <errno.h>
 #include <signal.h>
 #include <limits.h>
