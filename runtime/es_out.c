@@ -30,7 +30,11 @@ static int out_wait_writable(int fd) {
 int es_write_all(int fd, const void *p, size_t n) {
     const unsigned char *c = p;
     while (n > 0) {
-        ssize_t k = write(fd, c, n);
+        ssize_t k;
+        /* A signal during a large blocking write ends it early with a
+        ** partial count, not EINTR: look at the flag before every write. */
+        if (es_interrupted) return EINTR;
+        k = write(fd, c, n);
         if (k > 0) {
             c += k;
             n -= (size_t)k;

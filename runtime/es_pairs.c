@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "evstream.h"
@@ -411,9 +412,22 @@ int es_table_set_threads(es_table *t, int n) {
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->work, NULL);
     pthread_cond_init(&a->done, NULL);
-    for (i = 0; i < n; i++) {
-        if (pthread_create(&a->th[i], NULL, pairs_worker, a) != 0) {
-            a->nthreads = i;
+    {
+        /* Workers inherit a mask without SIGINT/SIGTERM: the signals go
+        ** to the caller's thread, whose blocked read or write they must
+        ** interrupt (and whose handler may touch the Lua state). */
+        sigset_t block, old;
+        int rc = 0;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        for (i = 0; i < n && rc == 0; i++) {
+            rc = pthread_create(&a->th[i], NULL, pairs_worker, a);
+            if (rc) a->nthreads = i;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc) {
             t->async = a;
             pairs_async_stop(t);
             return -1;
