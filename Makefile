@@ -109,9 +109,11 @@ bench: all
 FUZZ_SECONDS ?= 60
 # tests/c/test_fuzz_replay.c includes the targets: rebuild it when they change.
 $(BUILD)/tests/test_fuzz_replay: $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
-fuzz:
+# Builds into build-fuzz/ with clang-14 (installed if missing); the seed
+# corpus is made with $(BUILD)/evstream. See tests/fuzz/run.
+fuzz: all
 	@$(MAKE) --no-print-directory DEPS_EXTRA="$(DEPS_FUZZ)" deps
-	@bash tests/fuzz/run $(FUZZ_SECONDS)
+	@BUILD=$(BUILD) bash tests/fuzz/run $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \

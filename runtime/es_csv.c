@@ -512,13 +512,16 @@ int es_csv_feed_fd(es_csv *c, int fd, const char *name) {
     if (c->failed) return -1;
     if (!c->rbuf && !(c->rbuf = malloc(CSV_READ_SIZE))) return csv_fail(c, "out of memory");
     for (;;) {
-        ssize_t k = read(fd, c->rbuf, CSV_READ_SIZE);
+        ssize_t k;
+        /* SIGINT/SIGTERM: stop between reads, and when one interrupts a read */
+        if (es_interrupted) return csv_fail(c, "interrupted by a signal");
+        k = read(fd, c->rbuf, CSV_READ_SIZE);
         if (k > 0) {
             if (es_csv_feed(c, (const char *)c->rbuf, (size_t)k)) return -1;
             continue;
         }
         if (k == 0) break;
-        if (errno == EINTR) continue;
+        if (errno == EINTR) continue; /* the flag is looked at above */
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             struct pollfd pf = {.fd = fd, .events = POLLIN};
             if (poll(&pf, 1, -1) < 0 && errno != EINTR) return csv_fail(c, "poll: %s", strerror(errno));

@@ -90,7 +90,12 @@ int es_read_info(int fd, es_info *info, char *err, size_t errlen) {
         if (rc > 0) return 0;
         want = have < 4 ? 4 : (hdr[3] == SUMMARY_STREAM_ID ? 12 : 8);
         while (have < want) {
-            ssize_t k = read(fd, hdr + have, want - have);
+            ssize_t k;
+            if (es_interrupted) { /* a signal before the read would not interrupt it */
+                snprintf(err, errlen, "interrupted by a signal");
+                return -1;
+            }
+            k = read(fd, hdr + have, want - have);
             if (k < 0 && errno == EINTR && !es_interrupted) continue;
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 /* a non-blocking input: wait for the rest of the header */
@@ -98,7 +103,8 @@ int es_read_info(int fd, es_info *info, char *err, size_t errlen) {
                 if (poll(&p, 1, -1) >= 0 || (errno == EINTR && !es_interrupted)) continue;
             }
             if (k < 0) {
-                snprintf(err, errlen, "read error: %s", strerror(errno));
+                if (errno == EINTR && es_interrupted) snprintf(err, errlen, "interrupted by a signal");
+                else snprintf(err, errlen, "read error: %s", strerror(errno));
                 return -1;
             }
             if (k == 0) {

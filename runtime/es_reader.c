@@ -303,7 +303,9 @@ es_reader *es_reader_open(const char *const *paths, int n, const es_hooks *hooks
     for (i = 0; i < n; i++) {
         fds[i] = strcmp(paths[i], "-") == 0 ? STDIN_FILENO : open(paths[i], O_RDONLY);
         if (fds[i] < 0) {
-            snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
+            /* open() of a FIFO waits for its writer: a signal ends the wait */
+            snprintf(err, errlen, "%s: %s", paths[i],
+                     errno == EINTR && es_interrupted ? "interrupted by a signal" : strerror(errno));
             while (i-- > 0)
                 if (fds[i] > STDIN_FILENO) close(fds[i]);
             free(fds);
@@ -439,8 +441,12 @@ static int reader_pick(es_reader *r) {
         live += !r->in[k].done;
     }
     if (!live) return -1;
-    while (poll(r->pfd, (nfds_t)r->n, -1) < 0) {
-        if (errno != EINTR || es_interrupted) {
+    while (es_interrupted || poll(r->pfd, (nfds_t)r->n, -1) < 0) {
+        if (es_interrupted) {
+            snprintf(r->err, sizeof r->err, "interrupted by a signal while waiting for input");
+            return -2;
+        }
+        if (errno != EINTR) {
             snprintf(r->err, sizeof r->err, "poll: %s", strerror(errno));
             return -2;
         }

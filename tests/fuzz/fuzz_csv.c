@@ -14,7 +14,9 @@
 ** model (fuzz_common.h) decodes to its end without error, with the header
 ** es_csv_info reports and one pair per data row.  Output goes to a memfd.
 */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -7,7 +7,9 @@
 ** to "need more" or to the same result; an accepted header encodes back
 ** to the same bytes; es_read_info agrees with es_info_parse.
 */
+#ifndef _GNU_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <errno.h>
 #include <unistd.h>
 
