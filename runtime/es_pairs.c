@@ -177,12 +177,9 @@ typedef struct pairs_job {
     int state;
     int failed;
     es_pairs_plan plan;
-    size_t nrec, npairs, cap_rec, cap_pairs;
-    int32_t *event, *rec_id, *rec_aux;
-    float *exposure;
-    size_t *pair_off;
-    int32_t *sidx;
-    float *loss, *prob;
+    es_batch b;           /* the copied records, of one or more events */
+    int32_t *event;       /* the event id of each record of b */
+    size_t cap_event;
     pairs_sink out;
     uint64_t rows;
 } pairs_job;
@@ -202,70 +199,45 @@ struct es_pairs_async {
 };
 
 static void job_free(pairs_job *j) {
+    es_batch_free(&j->b);
     free(j->event);
-    free(j->rec_id);
-    free(j->rec_aux);
-    free(j->exposure);
-    free(j->pair_off);
-    free(j->sidx);
-    free(j->loss);
-    free(j->prob);
     free(j->out.buf);
-}
-
-static int job_grow(void **p, size_t n, size_t sz) {
-    void *np = realloc(*p, n * sz);
-    if (!np) return -1;
-    *p = np;
-    return 0;
 }
 
 /* Append records r0..r1-1 of b to job j; -1 when out of memory. */
 static int job_append(pairs_job *j, const es_batch *b, size_t r0, size_t r1) {
-    size_t nr = r1 - r0, np = b->pair_off[r1] - b->pair_off[r0], r;
-    if (j->nrec + nr > j->cap_rec) {
-        size_t cap = j->cap_rec ? j->cap_rec : 256;
-        while (cap < j->nrec + nr) cap *= 2;
-        if (job_grow((void **)&j->event, cap, sizeof *j->event) ||
-            job_grow((void **)&j->rec_id, cap, sizeof *j->rec_id) ||
-            job_grow((void **)&j->rec_aux, cap, sizeof *j->rec_aux) ||
-            job_grow((void **)&j->exposure, cap, sizeof *j->exposure) ||
-            job_grow((void **)&j->pair_off, cap + 1, sizeof *j->pair_off))
-            return -1;
-        j->cap_rec = cap;
+    es_batch *jb = &j->b;
+    size_t r;
+    if (jb->nrec + (r1 - r0) > j->cap_event) {
+        size_t cap = j->cap_event ? j->cap_event : 256;
+        int32_t *ne;
+        while (cap < jb->nrec + (r1 - r0)) cap *= 2;
+        if (!(ne = realloc(j->event, cap * sizeof *ne))) return -1;
+        j->event = ne;
+        j->cap_event = cap;
     }
-    if (j->npairs + np > j->cap_pairs) {
-        size_t cap = j->cap_pairs ? j->cap_pairs : PAIRS_JOB_INPUT;
-        while (cap < j->npairs + np) cap *= 2;
-        if (job_grow((void **)&j->sidx, cap, sizeof *j->sidx) ||
-            job_grow((void **)&j->loss, cap, sizeof *j->loss) ||
-            job_grow((void **)&j->prob, cap, sizeof *j->prob))
-            return -1;
-        j->cap_pairs = cap;
+    jb->source = b->source; /* CDF batches carry rec_aux and prob */
+    if (es_batch_reserve_pairs(jb, b->pair_off[r1] - b->pair_off[r0])) return -1;
+    for (r = r0; r < r1; r++) {
+        size_t n = b->pair_off[r + 1] - b->pair_off[r], at = jb->npairs;
+        if (es_batch_add_record(jb, b->rec_id[r], b->exposure[r], b->rec_aux ? b->rec_aux[r] : 0)) return -1;
+        j->event[jb->nrec - 1] = b->event_id;
+        memcpy(jb->sidx + at, b->sidx + b->pair_off[r], n * sizeof *jb->sidx);
+        memcpy(jb->loss + at, b->loss + b->pair_off[r], n * sizeof *jb->loss);
+        if (jb->prob && b->prob) memcpy(jb->prob + at, b->prob + b->pair_off[r], n * sizeof *jb->prob);
+        jb->npairs = at + n;
+        jb->pair_off[jb->nrec] = jb->npairs;
     }
-    if (j->nrec == 0) j->pair_off[0] = 0;
-    for (r = 0; r < nr; r++) {
-        j->event[j->nrec + r] = b->event_id;
-        j->rec_id[j->nrec + r] = b->rec_id[r0 + r];
-        j->rec_aux[j->nrec + r] = b->rec_aux ? b->rec_aux[r0 + r] : 0;
-        j->exposure[j->nrec + r] = b->exposure[r0 + r];
-        j->pair_off[j->nrec + r + 1] = j->npairs + (b->pair_off[r0 + r + 1] - b->pair_off[r0]);
-    }
-    memcpy(j->sidx + j->npairs, b->sidx + b->pair_off[r0], np * sizeof *j->sidx);
-    memcpy(j->loss + j->npairs, b->loss + b->pair_off[r0], np * sizeof *j->loss);
-    if (b->prob) memcpy(j->prob + j->npairs, b->prob + b->pair_off[r0], np * sizeof *j->prob);
-    else memset(j->prob + j->npairs, 0, np * sizeof *j->prob);
-    j->nrec += nr;
-    j->npairs += np;
     return 0;
 }
 
 static void job_run(const es_table *t, pairs_job *j) {
-    pairs_view v = {j->event, 0, j->rec_id, j->rec_aux, j->exposure, j->pair_off, j->sidx, j->loss, j->prob};
+    const es_batch *b = &j->b;
+    pairs_view v = {j->event, 0, b->rec_id, b->rec_aux, b->exposure, b->pair_off, b->sidx, b->loss, b->prob};
     j->out.out = NULL;
     j->out.len = 0;
     j->rows = 0;
-    j->failed = pairs_format(t, &v, 0, j->nrec, &j->plan, &j->out, &j->rows) != 0;
+    j->failed = pairs_format(t, &v, 0, b->nrec, &j->plan, &j->out, &j->rows) != 0;
 }
 
 static void *pairs_worker(void *arg) {
@@ -305,7 +277,8 @@ static int pairs_write_oldest(struct es_pairs_async *a) {
     a->write_seq++;
     e = j->failed ? ENOMEM : es_out_write(t->out, j->out.buf, j->out.len);
     t->rows += j->rows;
-    j->nrec = j->npairs = 0;
+    es_batch_trim(&j->b); /* after a huge event, give the memory back */
+    es_batch_clear(&j->b);
     pthread_mutex_lock(&a->mu);
     j->state = JOB_FREE;
     pthread_mutex_unlock(&a->mu);
@@ -319,7 +292,7 @@ static int pairs_submit(struct es_pairs_async *a) {
     j = &a->jobs[a->fill];
     a->fill = -1;
     pthread_mutex_lock(&a->mu);
-    if (j->nrec == 0) {
+    if (j->b.nrec == 0) {
         j->state = JOB_FREE;
         pthread_mutex_unlock(&a->mu);
         return 0;
@@ -409,6 +382,7 @@ int es_table_set_threads(es_table *t, int n) {
         pairs_async_free(a);
         return -1;
     }
+    for (i = 0; i < a->njobs; i++) es_batch_init(&a->jobs[i].b);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->work, NULL);
     pthread_cond_init(&a->done, NULL);
@@ -446,8 +420,13 @@ int es_table_pairs(es_table *t, const es_batch *b, size_t r0, size_t r1, const e
         pairs_sink s = {t->out, NULL, 0, 0};
         return pairs_format(t, &v, r0, r1, plan, &s, &t->rows);
     }
-    if (!(j = pairs_filling(a, plan)) || job_append(j, b, r0, r1)) return -1;
-    if (j->npairs >= PAIRS_JOB_INPUT) pairs_submit(a);
+    if (!(j = pairs_filling(a, plan))) return -1;
+    if (j->b.nrec && j->b.source != b->source) { /* one kind of batch per job */
+        pairs_submit(a);
+        if (!(j = pairs_filling(a, plan))) return -1;
+    }
+    if (job_append(j, b, r0, r1)) return -1;
+    if (j->b.npairs >= PAIRS_JOB_INPUT) pairs_submit(a);
     return 0;
 }
 
