@@ -1432,6 +1432,11 @@ int luaopen_evstream(lua_State *L) {
     bridge_setconst(L, "MAX_LOSS_IDX", MAX_LOSS_IDX);
     bridge_setconst(L, "NUM_SPECIAL_SIDX", NUM_SPECIAL_SIDX);
     es_lua_register_extras(L);
+    es_lua_open_cross(L);
+    es_lua_open_plt(L);
+    es_lua_open_aal(L);
+    es_lua_open_lec(L);
+    es_lua_open_kat(L);
     lua_remove(L, -2); /* state */
     return 1;
 }

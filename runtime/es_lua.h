@@ -11,6 +11,14 @@ int luaopen_evstream(lua_State *L);
 /* Add the kernels of es_lua_kernels.c to the module table at the top of
 ** the stack; the module state is just below it. */
 void es_lua_register_extras(lua_State *L);
+/* Families of bindings in files of their own: each adds its functions and
+** metatables to the module table at the top of the stack (the module state
+** just below it), and leaves the stack as it found it. */
+void es_lua_open_cross(lua_State *L); /* es_lua_cross.c: occurrence, loaders, accumulators, vec kernels */
+void es_lua_open_plt(lua_State *L);   /* es_lua_plt.c: period loss tables */
+void es_lua_open_aal(lua_State *L);   /* es_lua_aal.c: ALT/ALCT reductions */
+void es_lua_open_lec(lua_State *L);   /* es_lua_lec.c: EP curves */
+void es_lua_open_kat(lua_State *L);   /* es_lua_kat.c: table concatenation */
 
 /* Under `evstream run`, remember (on=1) or forget (on=0) the writer-like
 ** userdata at idx: the host calls its close() after finish(), or its

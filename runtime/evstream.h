@@ -507,4 +507,22 @@ void es_gen_defaults(es_gen_opts *o);
 /* Write the stream to out; 0 or errno. */
 int es_gen_write(const es_gen_opts *o, es_out *out);
 
+/* ==== cross-event statistics and more tables (issues 9-13) ====
+** Each section below is owned by one file; add its prototypes under its
+** own heading only. */
+
+/* ---- occurrence, periods, return periods, quantiles, event rates (es_occ.c) ---- */
+
+/* ---- keyed sample accumulators (es_acc.c) ---- */
+
+/* ---- float64 vector kernels (es_vec.c) ---- */
+
+/* ---- period loss table rows (es_plt.c) ---- */
+
+/* ---- ALT / ALCT reductions (es_aal.c) ---- */
+
+/* ---- EP curves (es_lec.c) ---- */
+
+/* ---- table concatenation (es_kat.c) ---- */
+
 #endif

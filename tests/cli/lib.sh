@@ -4,7 +4,7 @@ set -u
 T_N=0
 T_TMP=$(mktemp -d)
 trap 'rm -rf "$T_TMP"' EXIT
-: "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}" "${BUILD:=build}" "${EVSTREAM_BIN:=$ROOT/$BUILD/evstream}" "${CONF:=$ROOT/../shared/conformance}"
+: "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}" "${BUILD:=build}" "${EVSTREAM_BIN:=$ROOT/$BUILD/evstream}" "${CONF:=$ROOT/tests/conformance}"
 cd "$ROOT"
 
 # es ARGS...: the CLI (under valgrind when EVSTREAM_WRAP is set).

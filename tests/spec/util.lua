@@ -3,7 +3,7 @@ local evstream = require "evstream"
 local M = {}
 
 M.bin = (os.getenv("ROOT") or ".") .. "/" .. (os.getenv("BUILD") or "build") .. "/evstream"
-M.conf = os.getenv("CONF") or "../shared/conformance"
+M.conf = os.getenv("CONF") or "tests/conformance"
 
 function M.tmpname()
   local p = os.tmpname()

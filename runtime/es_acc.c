@@ -1,0 +1,2 @@
+/* es_acc.c -- keyed sample accumulators (issue 9): being written. */
+#include "evstream.h"

@@ -1,0 +1,2 @@
+/* es_kat.c -- table concatenation (issue 13): being written. */
+#include "evstream.h"

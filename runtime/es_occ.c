@@ -1,0 +1,2 @@
+/* es_occ.c -- occurrence, periods, return periods, quantiles, event rates (issue 9): being written. */
+#include "evstream.h"

@@ -1,0 +1,2 @@
+/* es_plt.c -- period loss table rows (issue 10): being written. */
+#include "evstream.h"
