@@ -697,6 +697,13 @@ static es_table *table_check(lua_State *L) {
     return bt->t;
 }
 
+es_table *es_lua_checktable(lua_State *L, int idx) {
+    bridge_table *bt = luaL_checkudata(L, idx, TABLE_MT);
+    if (!bt->t) luaL_error(L, "attempt to use a closed table writer");
+    if (bt->t->async && es_table_drain(bt->t)) bridge_write_error(L, bt->t->out);
+    return bt->t;
+}
+
 /* The table, with every pending t:pairs row written: for the methods that
 ** write rows themselves, so rows stay in call order. */
 static es_table *table_check_drained(lua_State *L) {

@@ -30,6 +30,12 @@ double *es_lua_checkvec(lua_State *L, int idx, size_t *n);
 struct es_batch;
 const struct es_batch *es_lua_checkbatch(lua_State *L, int idx);
 
+/* The es_table behind a table writer at idx, with every pending t:pairs
+** row written (so rows a kernel adds stay in call order); raises when the
+** writer is closed. */
+struct es_table;
+struct es_table *es_lua_checktable(lua_State *L, int idx);
+
 /* What a writer's close/abort returns: true, or nil and failmsg. */
 int es_lua_close_result(lua_State *L, const char *failmsg);
 /* "write error on NAME: strerror(e)" into buf (for failed commits). */
