@@ -512,8 +512,103 @@ int es_gen_write(const es_gen_opts *o, es_out *out);
 ** own heading only. */
 
 /* ---- occurrence, periods, return periods, quantiles, event rates (es_occ.c) ---- */
+/* Every loader reads the binary file, or its CSV form when the name ends in
+** ".csv"; NULL (or -1) on a malformed file with one line in err naming the
+** file and the byte offset (binary) or line (CSV). */
 
-/* ---- keyed sample accumulators (es_acc.c) ---- */
+/* Groups: event id -> the list of group ids it falls in (periods, or any
+** grouping a script builds), in the order given; found in O(1) per event. */
+typedef struct es_groups es_groups;
+/* From n (event, group) rows in any event order; each event keeps its rows
+** in the order given (a stable gather). Group ids must be >= 1. */
+es_groups *es_groups_new(const int32_t *event_ids, const int32_t *group_ids, size_t n, char *err,
+                         size_t errlen);
+/* The groups of event_id (*groups points into g): their count, 0 when the
+** event has none. */
+size_t es_groups_of(const es_groups *g, int32_t event_id, const int32_t **groups);
+int32_t es_groups_max(const es_groups *g);     /* the largest group id, 0 if none */
+size_t es_groups_rows(const es_groups *g);
+void es_groups_free(es_groups *g);
+
+typedef struct es_date { int32_t year, month, day, hour, minute; } es_date;
+/* occurrence.bin (STREAMS.md 3): either record layout; the groups are the
+** period numbers. */
+typedef struct es_occurrence es_occurrence;
+es_occurrence *es_occ_load(const char *path, char *err, size_t errlen);
+void es_occ_free(es_occurrence *o);
+int32_t es_occ_nperiods(const es_occurrence *o);  /* P, from the header */
+int es_occ_granular(const es_occurrence *o);      /* dates carry hour and minute */
+/* The occurrences of event_id in file order: their count (0: not in the
+** file); periods and date ids point into o. Either pointer may be NULL. */
+size_t es_occ_event(const es_occurrence *o, int32_t event_id, const int32_t **periods, const int64_t **dates);
+const es_groups *es_occ_groups(const es_occurrence *o); /* event -> periods, owned by o */
+/* A hash of the file's bytes: partial states record it, so that states
+** made with different occurrence files do not merge. */
+uint64_t es_occ_fingerprint(const es_occurrence *o);
+/* The integer date decoding of STREAMS.md 3 (hour, minute 0 unless granular). */
+void es_date_decode(int64_t date_id, int granular, es_date *d);
+
+/* periods.bin: w[0..P] with w[p] the weighting of period p (w[0] = 0);
+** exactly the periods 1..P, each once. Free with free(). */
+double *es_periods_load(const char *path, int32_t nperiods, char *err, size_t errlen);
+/* returnperiods.bin: int32 values, positive and strictly decreasing. */
+int32_t *es_returnperiods_load(const char *path, size_t *n, char *err, size_t errlen);
+/* quantile.bin: float32 probabilities in [0, 1], file order. */
+float *es_quantiles_load(const char *path, size_t *n, char *err, size_t errlen);
+/* Event rates (CSV "EventIds,Event_rates" or bin {int32, float32}):
+** parallel arrays sorted by event id; es_rates_find: the rate or NaN. */
+typedef struct es_rates { int32_t *ids; float *rates; size_t n; } es_rates;
+int es_rates_load(const char *path, es_rates *r, char *err, size_t errlen);
+float es_rates_find(const es_rates *r, int32_t event_id);
+void es_rates_free(es_rates *r);
+
+/* ---- keyed sample accumulators (es_acc.c) ----
+** Per key (id, group) -- id is a record's summary (or item) id, group a
+** period or any group of es_groups -- a vector of N + 1 slots: slot 0 for
+** the analytical mean (sidx -1), slots 1..N for the samples, and a bitmap
+** of the slots that received a value. Keys are created when first used
+** (memory grows with the keys used, never with the id or group range). */
+enum { ES_ACC_SUM = 1, ES_ACC_MAX = 2 };
+typedef struct es_acc_opts {
+    int32_t len_sample;   /* N */
+    int op;               /* ES_ACC_SUM or ES_ACC_MAX (max starts at 0) */
+    int f64;              /* 1: float64 slots; 0: float32 slots, each add rounded (the reference's float32 sums) */
+    int positive_only;    /* only losses > 0 are added (and mark their slot) */
+    uint64_t budget;      /* bytes the state may use; 0: the default (see README) */
+} es_acc_opts;
+typedef struct es_acc es_acc;
+typedef struct es_acc_key { int32_t id, group; } es_acc_key;
+
+es_acc *es_acc_new(const es_acc_opts *o, char *err, size_t errlen);
+void es_acc_free(es_acc *a);
+const es_acc_opts *es_acc_options(const es_acc *a);
+/* One call per event: every record of b adds its pairs (sidx -1 -> slot 0,
+** s >= 1 -> slot s; other sidx are skipped) to the key (record id, g) for
+** each group g of the event in groups (an event listed k times in a group
+** adds k times, in that order). Events without groups add nothing. 0, or
+** -1 with err set (the budget: the message says how many bytes it needs). */
+int es_acc_add_event(es_acc *a, const es_batch *b, const es_groups *groups, char *err, size_t errlen);
+/* Add one value to slot of key (id, group) (for scripts and tests). */
+int es_acc_add(es_acc *a, int32_t id, int32_t group, int32_t slot, double v, char *err, size_t errlen);
+size_t es_acc_nkeys(const es_acc *a);
+/* The keys in ascending (id, group) order; index i is the one the slot
+** accessors take. Valid until the next add/merge/free. */
+const es_acc_key *es_acc_keys(es_acc *a);
+/* The N + 1 slots of key i: float64 (f64) or float32; the bitmap has bit
+** s (byte s / 8, bit s % 8) set where slot s received a value. */
+const double *es_acc_slots_f64(es_acc *a, size_t i);
+const float *es_acc_slots_f32(es_acc *a, size_t i);
+const uint8_t *es_acc_present(es_acc *a, size_t i);
+/* Key i of (id, group), or (size_t)-1 when it does not exist. */
+size_t es_acc_find(es_acc *a, int32_t id, int32_t group);
+/* dst += src (sum: add; max: max; bitmaps: or). Options must agree. */
+int es_acc_merge(es_acc *dst, const es_acc *src, char *err, size_t errlen);
+/* The whole state to a file (a documented, versioned binary layout, see
+** README) with meta, a short text the caller uses to check compatibility
+** (e.g. the summary set and the occurrence fingerprint); load checks the
+** layout and gives the meta back (malloc'ed, NUL-terminated). */
+int es_acc_save(es_acc *a, const char *path, const char *meta, char *err, size_t errlen);
+es_acc *es_acc_load(const char *path, char **meta, char *err, size_t errlen);
 
 /* ---- float64 vector kernels (es_vec.c) ---- */
 
