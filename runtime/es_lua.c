@@ -1460,6 +1460,8 @@ typedef struct host_ctx {
     int status;               /* exit status */
     int ref_begin, ref_event, ref_finish;
     int32_t event_id;         /* event in the event hook, 0 outside */
+    char **script_inputs;     /* from the script's inputs() hook, or NULL */
+    int nscript_inputs;
 } host_ctx;
 
 /* The state of the running host, for the signal handler (lua.c's globalL). */
@@ -1759,6 +1761,37 @@ static int host_load(lua_State *L) {
     return luaL_loadbufferx(L, src, n, name, "t");
 }
 
+/* A script that finds its own inputs (e.g. every *.bin of a work folder)
+** defines inputs(list): called with the -i paths after the main chunk, it
+** returns the paths to read ({} with no event hook: read nothing). The
+** returned table and the array stay on the stack for the whole run, which
+** keeps the strings alive. */
+static void host_script_inputs(lua_State *L, host_ctx *c, int tbl) {
+    int ref = host_hook(L, tbl, "inputs"), i, n;
+    const char **v;
+    if (ref == LUA_NOREF) return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    lua_createtable(L, c->ninputs, 0);
+    for (i = 0; i < c->ninputs; i++) {
+        lua_pushstring(L, c->inputs[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (host_pcall(L, 1, 1) != LUA_OK) lua_error(L);
+    if (!lua_istable(L, -1)) luaL_error(L, "script hook 'inputs' must return a list of paths");
+    n = (int)luaL_len(L, -1);
+    v = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *v, 0);
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, -2, i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "script hook 'inputs': entry %d is not a path", i + 1);
+        v[i] = lua_tostring(L, -1); /* the table on the stack keeps it alive */
+        lua_pop(L, 1);
+    }
+    v[n] = NULL;
+    /* c->inputs is freed at exit: keep it aside and point at the new list */
+    c->script_inputs = (char **)v;
+    c->nscript_inputs = n;
+}
+
 static int host_pmain(lua_State *L) {
     host_ctx *c = lua_touserdata(L, 1);
     bridge_state *st;
@@ -1806,11 +1839,15 @@ static int host_pmain(lua_State *L) {
     c->ref_begin = host_hook(L, tbl, "begin");
     c->ref_event = host_hook(L, tbl, "event");
     c->ref_finish = host_hook(L, tbl, "finish");
+    host_script_inputs(L, c, tbl);
     top = lua_gettop(L);
     if (c->ref_event != LUA_NOREF) {
         char err[ES_ERR_MAX];
         bridge_reader *rd = reader_push(L);
-        es_reader *r = es_reader_open((const char *const *)c->inputs, c->ninputs, NULL, err, sizeof err);
+        es_reader *r = c->script_inputs
+                           ? es_reader_open((const char *const *)c->script_inputs, c->nscript_inputs, NULL, err,
+                                            sizeof err)
+                           : es_reader_open((const char *const *)c->inputs, c->ninputs, NULL, err, sizeof err);
         int rd_idx = lua_gettop(L);
         if (!r) {
             lua_pushstring(L, err);

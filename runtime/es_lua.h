@@ -36,6 +36,16 @@ const struct es_batch *es_lua_checkbatch(lua_State *L, int idx);
 struct es_table;
 struct es_table *es_lua_checktable(lua_State *L, int idx);
 
+/* es_lua_cross.c: the objects behind occurrence, groups and accumulator
+** userdata at idx (raise on a wrong type or a freed object). A groups
+** argument may be an occurrence (its periods) or an evstream.groups. */
+struct es_occurrence;
+struct es_groups;
+struct es_acc;
+struct es_occurrence *es_lua_checkocc(lua_State *L, int idx);
+const struct es_groups *es_lua_checkgroups(lua_State *L, int idx);
+struct es_acc *es_lua_checkacc(lua_State *L, int idx);
+
 /* What a writer's close/abort returns: true, or nil and failmsg. */
 int es_lua_close_result(lua_State *L, const char *failmsg);
 /* "write error on NAME: strerror(e)" into buf (for failed commits). */
