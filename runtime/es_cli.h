@@ -1,5 +1,5 @@
 /*
-** es_cli.h -- what the Lua bridge (es_lua.c) offers the CLI (main.c), so
+** es_cli.h -- what the Lua bridge (es_lua_host.c) offers the CLI (main.c), so
 ** that main.c needs no Lua header.
 */
 #ifndef ES_CLI_H

@@ -209,7 +209,7 @@ static int csv_header_layout(char **f, int n, int *src, int *agg) {
 
 /* Decide the stream type (options first) and write its header. */
 static int csv_set_info(es_csv *c, int layout, int src, int agg) {
-    unsigned char hdr[12];
+    unsigned char hdr[ES_HEADER_MAX];
     es_info *in = &c->info;
     memset(in, 0, sizeof *in);
     in->source = c->o.source != ES_CSV_AUTO ? c->o.source : src;
@@ -254,14 +254,15 @@ static int csv_close_record(es_csv *c) {
         h[1] = c->id;
         h[2] = c->aux;
         h[3] = (int32_t)c->nbins;
-        if (es_out_write(c->out, h, 16) || es_out_write(c->out, c->bins, c->nbins * 8)) return csv_write_fail(c);
+        if (es_out_write(c->out, h, ES_CDF_REC_HEADER) || es_out_write(c->out, c->bins, c->nbins * ES_PAIR_SIZE))
+            return csv_write_fail(c);
         c->nbins = 0;
         return 0;
     }
     {
-        unsigned char *p = es_out_room(c->out, 8);
+        unsigned char *p = es_out_room(c->out, ES_PAIR_SIZE);
         if (!p) return csv_write_fail(c);
-        es_out_advance(c->out, p + es_mv_write_delimiter(p, 8, 0));
+        es_out_advance(c->out, p + es_mv_write_delimiter(p, ES_PAIR_SIZE, 0));
     }
     return 0;
 }
@@ -274,13 +275,13 @@ static int csv_open_record(es_csv *c, int32_t ev, int32_t id, int32_t aux, uint3
     c->aux = aux;
     c->xbits = xbits;
     if (c->info.source != CDF_STREAM_ID) {
-        unsigned char *p = es_out_room(c->out, 12);
+        unsigned char *p = es_out_room(c->out, ES_SUMMARY_REC_HEADER);
         float x;
         size_t n;
         if (!p) return csv_write_fail(c);
         memcpy(&x, &xbits, 4);
-        n = c->info.source == SUMMARY_STREAM_ID ? es_mv_write_summary_header(p, 12, 0, ev, id, x)
-                                                : es_mv_write_item_header(p, 12, 0, ev, id);
+        n = c->info.source == SUMMARY_STREAM_ID ? es_mv_write_summary_header(p, ES_SUMMARY_REC_HEADER, 0, ev, id, x)
+                                                : es_mv_write_item_header(p, ES_SUMMARY_REC_HEADER, 0, ev, id);
         es_out_advance(c->out, p + n);
     }
     return 0;
@@ -339,9 +340,9 @@ static int csv_pair_row(es_csv *c, char **f, int32_t ev) {
         return csv_fail(c, "exposure_value differs from the one on the record's first row");
     }
     {
-        unsigned char *p = es_out_room(c->out, 8);
+        unsigned char *p = es_out_room(c->out, ES_PAIR_SIZE);
         if (!p) return csv_write_fail(c);
-        es_out_advance(c->out, p + es_mv_write_pair(p, 8, 0, (int32_t)sidx, loss));
+        es_out_advance(c->out, p + es_mv_write_pair(p, ES_PAIR_SIZE, 0, (int32_t)sidx, loss));
     }
     return 0;
 }
@@ -449,6 +450,7 @@ es_csv *es_csv_new(const es_csv_opts *o, es_out *out, char *err, size_t errlen) 
 
 void es_csv_free(es_csv *c) {
     if (!c) return;
+    es_io_release(c);
     free(c->buf);
     free(c->bins);
     free(c->rbuf);
@@ -510,6 +512,11 @@ int es_csv_finish(es_csv *c) {
 int es_csv_feed_fd(es_csv *c, int fd, const char *name) {
     es_csv_start(c, name);
     if (c->failed) return -1;
+    /* an input given twice, or the file this converter writes: refused */
+    if (es_io_claim_input(c, fd, c->name, c->err, sizeof c->err)) {
+        c->failed = 1;
+        return -1;
+    }
     if (!c->rbuf && !(c->rbuf = malloc(CSV_READ_SIZE))) return csv_fail(c, "out of memory");
     for (;;) {
         ssize_t k;

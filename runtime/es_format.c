@@ -1,10 +1,12 @@
 /*
-** es_format.c -- stream header words and stream info (STREAMS.md 1.1).
+** es_format.c -- stream header words and stream info (docs/streams.md,
+** "The header").
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "evstream.h"
@@ -53,14 +55,52 @@ const char *es_source_name(int source) {
     }
 }
 
+static int32_t format_max_samples; /* es_set_max_samples; 0: not set */
+
+/* $EVSTREAM_MAX_SAMPLES when it is a whole number >= 1 ("2000000", "2e6"),
+** else 0. */
+static int32_t format_env_max_samples(void) {
+    const char *s = getenv("EVSTREAM_MAX_SAMPLES");
+    char *end;
+    double v;
+    if (!s || !*s) return 0;
+    v = strtod(s, &end);
+    if (*end || !(v >= 1)) return 0;
+    if (v >= INT32_MAX) return INT32_MAX;
+    return (double)(int32_t)v == v ? (int32_t)v : 0;
+}
+
+int32_t es_max_samples(void) {
+    int32_t n = format_max_samples;
+    if (n > 0) return n;
+    n = format_env_max_samples();
+    return n > 0 ? n : ES_MAX_SAMPLES_DEFAULT;
+}
+
+void es_set_max_samples(int32_t n) { format_max_samples = n > 0 ? n : 0; }
+
+/* The first four bytes are text (printable ASCII, tabs, line ends, or a
+** UTF-8 byte order mark).  No stream header is: its top byte is 0..3. */
+static int format_is_text(const unsigned char *p) {
+    int i;
+    if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) return 1;
+    for (i = 0; i < 4; i++)
+        if (!((p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) return 0;
+    return 1;
+}
+
 int es_info_parse(const unsigned char *p, size_t n, es_info *info, char *err, size_t errlen) {
     uint32_t word;
     int32_t v;
     if (n < 4) return 0;
     memcpy(&word, p, 4);
     if (es_header_decode(word, &info->source, &info->agg)) {
-        snprintf(err, errlen, "unknown stream type 0x%08x (source %d, aggregation %d)", (unsigned)word,
-                 (int)(word >> 24), (int)(word & 0xFFFFFF));
+        if (format_is_text(p))
+            snprintf(err, errlen, "looks like a CSV or text file, not an event stream "
+                                  "(evstream run fromcsv converts CSV to a stream)");
+        else
+            snprintf(err, errlen, "unknown stream type 0x%08x (source %d, aggregation %d)", (unsigned)word,
+                     (int)(word >> 24), (int)(word & 0xFFFFFF));
         return -1;
     }
     info->len_sample = 0;
@@ -76,13 +116,18 @@ int es_info_parse(const unsigned char *p, size_t n, es_info *info, char *err, si
         snprintf(err, errlen, "negative number of samples %d in header", (int)v);
         return -1;
     }
+    if (v > es_max_samples()) {
+        snprintf(err, errlen, "%d samples in header, more than the limit of %d (EVSTREAM_MAX_SAMPLES raises it)",
+                 (int)v, (int)es_max_samples());
+        return -1;
+    }
     info->len_sample = v;
     if (info->source == SUMMARY_STREAM_ID) memcpy(&info->summary_set_id, p + 8, 4);
     return (int)info->header_size;
 }
 
 int es_read_info(int fd, es_info *info, char *err, size_t errlen) {
-    unsigned char hdr[12];
+    unsigned char hdr[ES_HEADER_MAX];
     size_t have = 0, want = 4;
     for (;;) {
         int rc = es_info_parse(hdr, have, info, err, errlen);

@@ -143,7 +143,7 @@ static int gen_event(const gen_state *g, const es_gen_opts *o, es_out *out, int3
         if (summary) cur = es_mv_write_summary_header(p, rec_max, 0, event_id, rec, tiv);
         else cur = es_mv_write_item_header(p, rec_max, 0, event_id, rec);
         spec = cur;
-        cur += (summary ? 2 : 3) * 8;   /* -5 [-3] -1, filled below */
+        cur += (summary ? 2 : 3) * ES_PAIR_SIZE;   /* -5 [-3] -1, filled below */
 
         for (k = 1; k <= n; k++) {
             uint64_t r = gen_next(&s);
@@ -197,10 +197,10 @@ int es_gen_write(const es_gen_opts *o, es_out *out) {
 
     /* stream header (STREAMS.md 1.1-1.3) */
     word = ((uint32_t)o->source << 24) | (uint32_t)o->agg;
-    if (!(p = es_out_room(out, 12))) return gen_fail(out);
-    cur = es_mv_write_i32(p, 12, 0, (int32_t)word);
-    cur = es_mv_write_i32(p, 12, cur, o->samples);
-    if (summary) cur = es_mv_write_i32(p, 12, cur, o->summary_set_id);
+    if (!(p = es_out_room(out, ES_HEADER_MAX))) return gen_fail(out);
+    cur = es_mv_write_i32(p, ES_HEADER_MAX, 0, (int32_t)word);
+    cur = es_mv_write_i32(p, ES_HEADER_MAX, cur, o->samples);
+    if (summary) cur = es_mv_write_i32(p, ES_HEADER_MAX, cur, o->summary_set_id);
     es_out_advance(out, p + cur);
 
     /* zero share as a threshold on 32 uniform bits; NaN counts as 0 */
@@ -208,8 +208,8 @@ int es_gen_write(const es_gen_opts *o, es_out *out) {
     else if (o->zero_share >= 1.0) zthr = (uint64_t)1 << 32;
     else zthr = (uint64_t)(o->zero_share * 4294967296.0);
 
-    hdr = summary ? 12 : 8;
-    rec_max = hdr + (summary ? 2 : 3) * 8 + (size_t)o->samples * 8 + 8;
+    hdr = summary ? ES_SUMMARY_REC_HEADER : ES_ITEM_REC_HEADER;
+    rec_max = hdr + (summary ? 2 : 3) * ES_PAIR_SIZE + (size_t)o->samples * ES_PAIR_SIZE + ES_PAIR_SIZE;
     gen_state_init(&g);
     for (i = o->part_k - 1; i < o->events; i += o->part_n)
         if (es_interrupted) return EINTR;

@@ -1,56 +1,23 @@
 /*
-** es_lua_kernels.c -- bridge for the bulk kernels of the bundled scripts
-** (summary aggregation, CSV to stream), kept apart from es_lua.c so that
-** each stays small.
+** es_lua_kernels.c -- the bulk kernels of the bundled scripts that are not
+** writers of a table or stream: evstream.summarizer (summary aggregation,
+** one C call per event).
 **
-** Both objects are writers: they are tracked (es_lua_track) so that the
-** `evstream run` host commits them after finish() or discards them when
-** the run fails; close() and abort() untrack them.  Data errors (an item
-** not in the xref, a bad CSV line) come back as nil, msg; misuse raises.
+** The summarizer is writer-like: it is tracked (es_lua_track) so that the
+** `evstream run` host commits its outputs after finish() or discards them
+** when the run fails; close() and abort() untrack it.  Data errors (an item
+** not in the xref) come back as nil, msg; misuse raises.
 */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
-
-#include <lauxlib.h>
-#include <lua.h>
 
 #include "es_lua.h"
-#include "evstream.h"
 
 #define SUMMARIZER_MT "evstream.summarizer"
-#define CSVSTREAM_MT "evstream.csv_stream"
 #define KERN_MAX_SETS 64
 
-/* ---- shared helpers ---- */
-
-static lua_Integer kern_optint(lua_State *L, int t, const char *k, lua_Integer def) {
-    lua_Integer v;
-    lua_getfield(L, t, k);
-    v = luaL_optinteger(L, -1, def);
-    lua_pop(L, 1);
-    return v;
-}
-
-static int kern_optbool(lua_State *L, int t, const char *k) {
-    int v;
-    lua_getfield(L, t, k);
-    v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* A string field kept alive by the table t; NULL when absent. */
-static const char *kern_optstring(lua_State *L, int t, const char *k) {
-    const char *s;
-    lua_getfield(L, t, k);
-    s = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
-    lua_pop(L, 1);
-    return s;
-}
+/* ---- helpers ---- */
 
 /* An id -> value map (a table {[id] = v} or a vec v[id]) as a dense int32
 ** array of (largest id + 1) entries, 0 where absent; the array is a
@@ -60,8 +27,8 @@ static int32_t *kern_densemap(lua_State *L, int idx, const char *what, size_t *l
     int32_t *a;
     size_t n = 0, i;
     idx = lua_absindex(L, idx);
-    if (luaL_testudata(L, idx, "evstream.vec")) {
-        double *v = es_lua_checkvec(L, idx, &n);
+    double *v = es_lua_tovec(L, idx, &n);
+    if (v) {
         n += 1; /* v[1] is id 1; id 0 has no slot */
         a = lua_newuserdatauv(L, n * sizeof *a, 0);
         a[0] = 0;
@@ -121,16 +88,18 @@ static int summarizer_finish(lua_State *L, int commit) {
 }
 ES_LUA_CLOSERS(summarizer, summarizer_finish)
 
+static int summarizer_tostring(lua_State *L) {
+    kern_summarizer *k = luaL_checkudata(L, 1, SUMMARIZER_MT);
+    lua_pushstring(L, k->s ? SUMMARIZER_MT : SUMMARIZER_MT " (closed)");
+    return 1;
+}
+
 /* s:event(ev) -> true | nil, msg  (one call per event) */
 static int summarizer_m_event(lua_State *L) {
     kern_summarizer *k = summarizer_check(L);
     const es_batch *b = es_lua_checkbatch(L, 2);
     char err[ES_ERR_MAX];
-    if (es_summarizer_event(k->s, b, err, sizeof err)) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
+    if (es_summarizer_event(k->s, b, err, sizeof err)) return es_lua_fail(L, "%s", err);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -141,11 +110,11 @@ static void summarizer_set(lua_State *L, int k, es_summary_set *set) {
     int t = lua_gettop(L);
     char what[64];
     luaL_argcheck(L, lua_istable(L, t), 1, "each set must be {id=, map=, path= [, idx_path=]}");
-    set->set_id = (int32_t)kern_optint(L, t, "id", 0);
+    set->set_id = (int32_t)es_lua_optint(L, t, "id", 0);
     if (set->set_id < 1) luaL_error(L, "summarizer: set %d: id must be >= 1", k);
-    set->path = kern_optstring(L, t, "path");
+    set->path = es_lua_optstring(L, t, "path");
     if (!set->path) luaL_error(L, "summarizer: set %d: path is required", (int)set->set_id);
-    set->idx_path = kern_optstring(L, t, "idx_path");
+    set->idx_path = es_lua_optstring(L, t, "idx_path");
     snprintf(what, sizeof what, "summarizer: set %d map", (int)set->set_id);
     lua_getfield(L, t, "map");
     set->map = kern_densemap(L, -1, what, &set->map_len, 1, 0);
@@ -165,15 +134,15 @@ static int l_summarizer(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     memset(&o, 0, sizeof o);
-    o.len_sample = (int32_t)kern_optint(L, 1, "len_sample", -1);
+    o.len_sample = (int32_t)es_lua_optint(L, 1, "len_sample", -1);
     luaL_argcheck(L, o.len_sample >= 0, 1, "len_sample (>= 0) is required");
-    o.zeros = kern_optbool(L, 1, "zeros");
-    o.id_name = kern_optstring(L, 1, "id_name");
-    o.xref_name = kern_optstring(L, 1, "xref_name");
+    o.zeros = es_lua_optbool(L, 1, "zeros", 0);
+    o.id_name = es_lua_optstring(L, 1, "id_name");
+    o.xref_name = es_lua_optstring(L, 1, "xref_name");
     lua_getfield(L, 1, "risks");
     if (!lua_isnil(L, -1)) {
         o.risk = kern_densemap(L, -1, "summarizer: risks", &o.risk_len, 1, -1);
-        o.nrisk = (int32_t)kern_optint(L, 1, "nrisk", 0);
+        o.nrisk = (int32_t)es_lua_optint(L, 1, "nrisk", 0);
         if (o.nrisk <= 0)
             for (i = 0; (size_t)i < o.risk_len; i++)
                 if (o.risk[i] + 1 > o.nrisk) o.nrisk = o.risk[i] + 1;
@@ -194,150 +163,7 @@ static int l_summarizer(lua_State *L) {
     k->s = NULL;
     luaL_setmetatable(L, SUMMARIZER_MT);
     k->s = es_summarizer_new(&o, sets, n, err, sizeof err);
-    if (!k->s) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
-    es_lua_track(L, -1, 1);
-    return 1;
-}
-
-/* ---- CSV to stream ---- */
-
-typedef struct kern_csv {
-    es_csv *c;            /* NULL once closed */
-    es_out *out;
-} kern_csv;
-
-static kern_csv *csv_check(lua_State *L) {
-    kern_csv *k = luaL_checkudata(L, 1, CSVSTREAM_MT);
-    if (!k->c) luaL_error(L, "attempt to use a closed CSV converter");
-    return k;
-}
-
-static int csv_finish(lua_State *L, int commit) {
-    kern_csv *k = luaL_checkudata(L, 1, CSVSTREAM_MT);
-    char msg[ES_ERR_MAX], name[ES_ERR_MAX];
-    int ok = 1, rc;
-    if (!k->c) return es_lua_close_result(L, NULL);
-    es_lua_track(L, 1, 0);
-    if (commit && es_csv_finish(k->c)) {
-        snprintf(msg, sizeof msg, "%s", es_csv_error(k->c));
-        ok = 0;
-    }
-    snprintf(name, sizeof name, "%s", es_out_name(k->out));
-    rc = es_out_close(k->out, commit && ok);
-    if (rc && commit && ok) {
-        es_lua_write_error(msg, sizeof msg, name, rc);
-        ok = 0;
-    }
-    es_csv_free(k->c);
-    k->c = NULL;
-    k->out = NULL;
-    return es_lua_close_result(L, commit && !ok ? msg : NULL);
-}
-ES_LUA_CLOSERS(csv, csv_finish)
-
-/* c:feed([path]) -> true | nil, msg  (no path: stdin) */
-static int csv_m_feed(lua_State *L) {
-    kern_csv *k = csv_check(L);
-    const char *path = luaL_optstring(L, 2, NULL);
-    int fd = STDIN_FILENO, rc;
-    if (path && strcmp(path, "-") != 0) {
-        fd = open(path, O_RDONLY);
-        if (fd < 0) {
-            luaL_pushfail(L);
-            lua_pushfstring(L, "%s: %s", path, strerror(errno));
-            return 2;
-        }
-    } else {
-        path = "<stdin>";
-    }
-    rc = es_csv_feed_fd(k->c, fd, path);
-    if (fd != STDIN_FILENO) close(fd);
-    if (rc) {
-        luaL_pushfail(L);
-        lua_pushstring(L, es_csv_error(k->c));
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* c:feed_string(s [, name]) -> true | nil, msg  (a whole input held in a string) */
-static int csv_m_feed_string(lua_State *L) {
-    kern_csv *k = csv_check(L);
-    size_t n;
-    const char *s = luaL_checklstring(L, 2, &n);
-    es_csv_start(k->c, luaL_optstring(L, 3, "<string>"));
-    if (es_csv_feed(k->c, s, n) || es_csv_end(k->c)) {
-        luaL_pushfail(L);
-        lua_pushstring(L, es_csv_error(k->c));
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* c:info() -> {source=, agg=, len_sample=, summary_set_id=, layout=, rows=} | nil */
-static int csv_m_info(lua_State *L) {
-    kern_csv *k = csv_check(L);
-    const es_info *in = es_csv_info(k->c);
-    if (!in) {
-        lua_pushnil(L);
-        return 1;
-    }
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, in->source);
-    lua_setfield(L, -2, "source");
-    lua_pushinteger(L, in->agg);
-    lua_setfield(L, -2, "agg");
-    lua_pushinteger(L, in->len_sample);
-    lua_setfield(L, -2, "len_sample");
-    lua_pushinteger(L, in->summary_set_id);
-    lua_setfield(L, -2, "summary_set_id");
-    lua_pushinteger(L, es_csv_layout(k->c));
-    lua_setfield(L, -2, "layout");
-    lua_pushinteger(L, (lua_Integer)es_csv_rows(k->c));
-    lua_setfield(L, -2, "rows");
-    return 1;
-}
-
-/* evstream.csv_stream{path=, source=, agg=, len_sample=, summary_set_id=, header=true|false|nil}
-**   -> converter | nil, msg.  source/agg/header nil: decided by the CSV. */
-static int l_csv_stream(lua_State *L) {
-    es_csv_opts o;
-    char err[ES_ERR_MAX];
-    const char *path;
-    kern_csv *k;
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    es_csv_defaults(&o);
-    o.source = (int)kern_optint(L, 1, "source", ES_CSV_AUTO);
-    o.agg = (int)kern_optint(L, 1, "agg", ES_CSV_AUTO);
-    o.len_sample = (int32_t)kern_optint(L, 1, "len_sample", -1);
-    o.summary_set_id = (int32_t)kern_optint(L, 1, "summary_set_id", 1);
-    lua_getfield(L, 1, "header");
-    if (!lua_isnil(L, -1)) o.header = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    path = kern_optstring(L, 1, "path");
-    k = lua_newuserdatauv(L, sizeof *k, 0);
-    k->c = NULL;
-    k->out = NULL;
-    luaL_setmetatable(L, CSVSTREAM_MT);
-    if (!(k->out = es_out_open(path ? path : "-", err, sizeof err))) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
-    if (!(k->c = es_csv_new(&o, k->out, err, sizeof err))) {
-        es_out_close(k->out, 0);
-        k->out = NULL;
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
+    if (!k->s) return es_lua_fail(L, "%s", err);
     es_lua_track(L, -1, 1);
     return 1;
 }
@@ -346,25 +172,12 @@ static int l_csv_stream(lua_State *L) {
 
 static const luaL_Reg summarizer_meth[] = {{"event", summarizer_m_event}, {"close", summarizer_m_close},
                                            {"abort", summarizer_m_abort}, {NULL, NULL}};
-static const luaL_Reg summarizer_meta[] = {{"__gc", summarizer_gc}, {"__close", summarizer_tbc}, {NULL, NULL}};
-static const luaL_Reg csv_meth[] = {{"feed", csv_m_feed},   {"feed_string", csv_m_feed_string},
-                                    {"info", csv_m_info},   {"close", csv_m_close},
-                                    {"abort", csv_m_abort}, {NULL, NULL}};
-static const luaL_Reg csv_meta[] = {{"__gc", csv_gc}, {"__close", csv_tbc}, {NULL, NULL}};
-static const luaL_Reg kern_funcs[] = {{"summarizer", l_summarizer}, {"csv_stream", l_csv_stream}, {NULL, NULL}};
-
-static void kern_newmeta(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *meth) {
-    luaL_newmetatable(L, name);
-    luaL_setfuncs(L, meta, 0);
-    lua_newtable(L);
-    luaL_setfuncs(L, meth, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
-}
+static const luaL_Reg summarizer_meta[] = {
+    {"__gc", summarizer_gc}, {"__close", summarizer_tbc}, {"__tostring", summarizer_tostring}, {NULL, NULL}};
+static const luaL_Reg kern_funcs[] = {{"summarizer", l_summarizer}, {NULL, NULL}};
 
 void es_lua_register_extras(lua_State *L) {
     /* stack: state, module */
-    kern_newmeta(L, SUMMARIZER_MT, summarizer_meta, summarizer_meth);
-    kern_newmeta(L, CSVSTREAM_MT, csv_meta, csv_meth);
+    es_lua_newmeta(L, SUMMARIZER_MT, summarizer_meta, summarizer_meth);
     luaL_setfuncs(L, kern_funcs, 0);
 }

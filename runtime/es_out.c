@@ -1,11 +1,18 @@
 /*
 ** es_out.c -- writing under back pressure, and buffered outputs that only
-** appear under their final name once complete (STREAMS.md 2.7).
+** appear under their final name once complete (docs/streams.md, "Writing").
+**
+** It also keeps the run's registry of open files: the inputs readers and
+** converters claim, the outputs es_out_open creates.  One process is one
+** run, so an output that is also an input, or two outputs on one file, is
+** refused before a byte is written: the first would destroy an input, the
+** second would splice two tables into one file.
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -14,6 +21,209 @@
 #include "evstream.h"
 
 #define OUT_BUFSIZE (256 * 1024)
+/* Attempts at a free temporary name before giving up (EEXIST each time). */
+#define OUT_TMP_TRIES 1000
+
+/* ---- the registry of the run's files ----
+** Files are compared by device and inode, never by name: "x.csv",
+** "./x.csv" and a hard link are one file.  An output that does not exist
+** yet has no inode, so it is also known by its directory's inode and its
+** last name component.  Character devices (/dev/null, a terminal) are
+** shared freely and never registered. */
+enum { IO_INPUT = 1, IO_OUTPUT = 2 };
+
+typedef struct io_file {
+    int set;
+    dev_t dev;
+    ino_t ino;
+} io_file;
+
+typedef struct io_entry {
+    int kind;
+    const void *owner;    /* inputs: the reader or converter; outputs: the es_out */
+    io_file file;         /* the file itself (an output: its target, when it exists) */
+    io_file tmp;          /* an output's temporary */
+    io_file dir;          /* an output's directory, with base */
+    char *base;
+    int is_stdout;
+    char *name;
+} io_entry;
+
+static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;
+static io_entry *io_tab;
+static size_t io_n, io_cap;
+static unsigned long io_counter; /* temporary names made by this process */
+
+static int io_same(const io_file *a, const io_file *b) {
+    return a->set && b->set && a->dev == b->dev && a->ino == b->ino;
+}
+
+static void io_from_stat(io_file *f, const struct stat *st) {
+    f->set = 1;
+    f->dev = st->st_dev;
+    f->ino = st->st_ino;
+}
+
+static char *io_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Append e (its strings are taken over); -1 when out of memory.  Locked. */
+static int io_add(io_entry *e) {
+    if (io_n == io_cap) {
+        size_t cap = io_cap ? 2 * io_cap : 16;
+        io_entry *t = realloc(io_tab, cap * sizeof *t);
+        if (!t) return -1;
+        io_tab = t;
+        io_cap = cap;
+    }
+    io_tab[io_n++] = *e;
+    return 0;
+}
+
+/* Drop the entries of owner (of one kind, or any when kind is 0).  Locked. */
+static void io_remove(const void *owner, int kind) {
+    size_t i = 0;
+    while (i < io_n) {
+        io_entry *e = &io_tab[i];
+        if (e->owner == owner && (!kind || e->kind == kind)) {
+            free(e->name);
+            free(e->base);
+            *e = io_tab[--io_n];
+        } else {
+            i++;
+        }
+    }
+    if (!io_n) {
+        free(io_tab);
+        io_tab = NULL;
+        io_cap = 0;
+    }
+}
+
+/* "NAME: what" or, when the other name differs, "NAME: the same file as
+** OTHER_KIND OTHER; tail" */
+static void io_clash(char *err, size_t errlen, const char *name, const char *other, const char *same_msg,
+                     const char *other_kind, const char *tail) {
+    if (!strcmp(name, other)) snprintf(err, errlen, "%s: %s", name, same_msg);
+    else snprintf(err, errlen, "%s: the same file as %s %s%s", name, other_kind, other, tail);
+}
+
+int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen) {
+    struct stat st;
+    io_entry e;
+    size_t i;
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || S_ISCHR(st.st_mode) || S_ISDIR(st.st_mode)) return 0;
+    memset(&e, 0, sizeof e);
+    e.kind = IO_INPUT;
+    e.owner = owner;
+    io_from_stat(&e.file, &st);
+    pthread_mutex_lock(&io_lock);
+    for (i = 0; i < io_n && !rc; i++) {
+        const io_entry *o = &io_tab[i];
+        if (o->kind == IO_OUTPUT && (io_same(&o->file, &e.file) || io_same(&o->tmp, &e.file))) {
+            io_clash(err, errlen, name, o->name, "is an output of this run; it cannot also be an input", "output",
+                     "; it cannot also be an input");
+            rc = -1;
+        } else if (o->kind == IO_INPUT && o->owner == owner && io_same(&o->file, &e.file)) {
+            io_clash(err, errlen, name, o->name, "given twice as an input", "input", ", given twice");
+            rc = -1;
+        }
+    }
+    if (!rc && (!(e.name = io_strdup(name)) || io_add(&e))) {
+        free(e.name);
+        snprintf(err, errlen, "%s: out of memory", name);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&io_lock);
+    return rc;
+}
+
+void es_io_release(const void *owner) {
+    pthread_mutex_lock(&io_lock);
+    io_remove(owner, IO_INPUT);
+    pthread_mutex_unlock(&io_lock);
+}
+
+/* The directory of path and its last component (base points into path). */
+static int io_dir_of(const char *path, io_file *dir, const char **base) {
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    int rc;
+    if (!slash) {
+        rc = stat(".", &st);
+        *base = path;
+    } else if (slash == path) {
+        rc = stat("/", &st);
+        *base = slash + 1;
+    } else {
+        size_t n = (size_t)(slash - path);
+        char *d = malloc(n + 1);
+        if (!d) return -1;
+        memcpy(d, path, n);
+        d[n] = 0;
+        rc = stat(d, &st);
+        free(d);
+        *base = slash + 1;
+    }
+    if (rc != 0) return -1;
+    io_from_stat(dir, &st);
+    return 0;
+}
+
+/* Check an output (e, its files filled in) against the registry and add
+** it.  0: registered; 1: nothing to register; -1: refused (err).  */
+static int io_claim_output(io_entry *e, const char *name, char *err, size_t errlen) {
+    size_t i;
+    int rc = 0;
+    if (!e->is_stdout && !e->file.set && !e->dir.set) return 1;
+    pthread_mutex_lock(&io_lock);
+    for (i = 0; i < io_n && !rc; i++) {
+        const io_entry *o = &io_tab[i];
+        if (o->kind == IO_INPUT && io_same(&o->file, &e->file)) {
+            io_clash(err, errlen, name, o->name, "is an input of this run; it cannot also be an output", "input",
+                     "; it cannot also be an output");
+            rc = -1;
+        } else if (o->kind == IO_OUTPUT &&
+                   ((e->is_stdout && o->is_stdout) || io_same(&o->file, &e->file) ||
+                    (io_same(&o->dir, &e->dir) && o->base && e->base && !strcmp(o->base, e->base)))) {
+            io_clash(err, errlen, name, o->name, "given to two outputs of this run", "output", "");
+            rc = -1;
+        }
+    }
+    if (!rc && (!(e->name = io_strdup(name)) || io_add(e))) {
+        free(e->name);
+        e->name = NULL;
+        snprintf(err, errlen, "%s: out of memory", name);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&io_lock);
+    return rc;
+}
+
+/* The temporary of o is open as fd: record its inode (an input opened
+** under that name is the output too). */
+static void io_set_tmp(const es_out *o, int fd) {
+    struct stat st;
+    size_t i;
+    if (fstat(fd, &st) != 0) return;
+    pthread_mutex_lock(&io_lock);
+    for (i = 0; i < io_n; i++)
+        if (io_tab[i].kind == IO_OUTPUT && io_tab[i].owner == o) io_from_stat(&io_tab[i].tmp, &st);
+    pthread_mutex_unlock(&io_lock);
+}
+
+static void io_release_output(const es_out *o) {
+    pthread_mutex_lock(&io_lock);
+    io_remove(o, IO_OUTPUT);
+    pthread_mutex_unlock(&io_lock);
+}
+
+/* ---- writing ---- */
 
 /* Wait until fd can take more bytes; errno-style result. */
 static int out_wait_writable(int fd) {
@@ -52,13 +262,6 @@ int es_write_all(int fd, const void *p, size_t n) {
     return 0;
 }
 
-static char *out_strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static es_out *out_new(int fd, int own_fd) {
     es_out *o = calloc(1, sizeof *o);
     if (!o) return NULL;
@@ -73,55 +276,114 @@ static es_out *out_new(int fd, int own_fd) {
     return o;
 }
 
+static void out_free(es_out *o) {
+    if (!o) return;
+    free(o->path);
+    free(o->tmp);
+    free(o->buf);
+    free(o);
+}
+
 es_out *es_out_fdopen(int fd, const char *name, int own_fd) {
     es_out *o = out_new(fd, own_fd);
-    if (o && name && !(o->path = out_strdup(name))) {
-        free(o->buf);
-        free(o);
+    if (o && name && !(o->path = io_strdup(name))) {
+        out_free(o);
         return NULL;
     }
     return o;
 }
 
-/* A temporary name beside the target, so that rename() is atomic. */
-static char *out_tmp_name(const char *path) {
-    size_t n = strlen(path) + 40;
-    char *t = malloc(n);
-    if (t) snprintf(t, n, "%s.tmp.%ld", path, (long)getpid());
-    return t;
+/* stdout: refused when another output already writes it, or when it is a
+** file this run reads (`evstream run tocsv -i s.bin >>s.bin`). */
+static es_out *out_open_stdout(char *err, size_t errlen) {
+    struct stat st;
+    io_entry e;
+    es_out *o;
+    memset(&e, 0, sizeof e);
+    e.kind = IO_OUTPUT;
+    e.is_stdout = 1;
+    if (fstat(STDOUT_FILENO, &st) == 0 && !S_ISCHR(st.st_mode)) io_from_stat(&e.file, &st);
+    if (!(o = es_out_fdopen(STDOUT_FILENO, "<stdout>", 0))) {
+        snprintf(err, errlen, "<stdout>: out of memory");
+        return NULL;
+    }
+    e.owner = o;
+    if (io_claim_output(&e, "<stdout>", err, errlen) < 0) {
+        out_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Create a fresh temporary beside path (so that rename() is atomic):
+** PATH.tmp.PID.N with N counting the process's temporaries, created with
+** O_EXCL so that a leftover file or a link under that name is never
+** followed or truncated: the next N is tried instead. */
+static int out_create_tmp(es_out *o) {
+    size_t n = strlen(o->path) + 64;
+    int tries;
+    if (!(o->tmp = malloc(n))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (tries = 0; tries < OUT_TMP_TRIES; tries++) {
+        unsigned long k;
+        int fd;
+        pthread_mutex_lock(&io_lock);
+        k = io_counter++;
+        pthread_mutex_unlock(&io_lock);
+        snprintf(o->tmp, n, "%s.tmp.%ld.%lu", o->path, (long)getpid(), k);
+        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;
 }
 
 es_out *es_out_open(const char *path, char *err, size_t errlen) {
     struct stat st;
+    io_entry e;
     es_out *o;
-    int fd, direct;
-    if (!path || strcmp(path, "-") == 0) return es_out_fdopen(STDOUT_FILENO, "<stdout>", 0);
+    int fd, direct, exists, claimed;
+    if (!path || strcmp(path, "-") == 0) return out_open_stdout(err, errlen);
+    exists = stat(path, &st) == 0;
     /* FIFOs and devices (/dev/null, a downstream pipe) are written in place. */
-    direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    direct = exists && !S_ISREG(st.st_mode);
     if (direct && S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "%s: is a directory", path);
         return NULL;
     }
     o = out_new(-1, 1);
-    if (!o || !(o->path = out_strdup(path)) || (!direct && !(o->tmp = out_tmp_name(path)))) {
+    if (!o || !(o->path = io_strdup(path))) {
         snprintf(err, errlen, "%s: out of memory", path);
-        goto fail;
+        out_free(o);
+        return NULL;
     }
-    fd = open(direct ? path : o->tmp, direct ? O_WRONLY : O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    memset(&e, 0, sizeof e);
+    e.kind = IO_OUTPUT;
+    e.owner = o;
+    if (exists && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) io_from_stat(&e.file, &st);
+    if (!direct) {
+        const char *base;
+        if (io_dir_of(path, &e.dir, &base) == 0 && !(e.base = io_strdup(base))) e.dir.set = 0;
+    }
+    claimed = io_claim_output(&e, path, err, errlen);
+    if (claimed < 0) {
+        free(e.base);
+        out_free(o);
+        return NULL;
+    }
+    if (claimed) free(e.base); /* not registered: nothing took it over */
+    fd = direct ? open(path, O_WRONLY) : out_create_tmp(o);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == EINTR && es_interrupted ? "interrupted by a signal" : strerror(errno));
+        io_release_output(o);
+        out_free(o);
+        return NULL;
     }
+    if (!direct) io_set_tmp(o, fd);
     o->fd = fd;
     return o;
-fail:
-    if (o) {
-        free(o->path);
-        free(o->tmp);
-        free(o->buf);
-        free(o);
-    }
-    return NULL;
 }
 
 int es_out_flush(es_out *o) {
@@ -182,9 +444,7 @@ int es_out_close(es_out *o, int commit) {
         }
         if (!commit || e) unlink(o->tmp);
     }
-    free(o->path);
-    free(o->tmp);
-    free(o->buf);
-    free(o);
+    io_release_output(o);
+    out_free(o);
     return e;
 }

@@ -14,19 +14,79 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-#include "evstream.h"
+#include "es_internal.h"
 
 /* ---- sources ---- */
 
-int es_pairs_source(const char *s) {
-    static const char *const names[] = {"event", "id", "sidx", "loss", "exposure", "exposure_nz",
-                                        "exposure_pos", "aux", "bin", "prob", NULL};
+static const es_name_id pairs_sources[] = {
+    {"event", ES_SRC_EVENT},
+    {"id", ES_SRC_ID},
+    {"sidx", ES_SRC_SIDX},
+    {"loss", ES_SRC_LOSS},
+    {"exposure", ES_SRC_EXPOSURE},
+    {"exposure_nz", ES_SRC_EXPOSURE_NZ},
+    {"exposure_pos", ES_SRC_EXPOSURE_POS},
+    {"aux", ES_SRC_AUX},
+    {"bin", ES_SRC_BIN},
+    {"prob", ES_SRC_PROB},
+    {NULL, 0},
+};
+
+int es_pairs_source(const char *s) { return es_name_lookup(pairs_sources, s); }
+
+int es_pairs_check(const es_table *t, const es_pairs_plan *plan, char *err, size_t errlen) {
     int k;
-    for (k = 0; names[k]; k++)
-        if (!strcmp(s, names[k])) return k + 1;
-    return -1;
+    if (plan->ncol != t->ncol || plan->ncol > ES_MAX_COLS) {
+        snprintf(err, errlen, "pairs: %d sources for %d columns (at most %d)", plan->ncol, t->ncol, ES_MAX_COLS);
+        return -1;
+    }
+    if (plan->nskip < 0 || plan->nskip > ES_PAIRS_MAX_SKIP) {
+        snprintf(err, errlen, "pairs: at most %d sidx to skip", ES_PAIRS_MAX_SKIP);
+        return -1;
+    }
+    for (k = 0; k < plan->ncol; k++) {
+        int s = plan->src[k];
+        const es_col *c = &t->cols[k];
+        if (s < ES_SRC_CONST || s > ES_SRC_PROB) {
+            snprintf(err, errlen, "pairs: column %d: unknown source %d", k + 1, s);
+            return -1;
+        }
+        if (c->type == ES_COL_INT && s == ES_SRC_CONST && !es_col_int_ok(c, plan->cst[k])) {
+            snprintf(err, errlen, "pairs: column %d (%s) is an int column: %.17g is not an integer in its range",
+                     k + 1, c->name, plan->cst[k]);
+            return -1;
+        }
+        if (c->type == ES_COL_INT && s != ES_SRC_CONST && !(s == ES_SRC_EVENT || s == ES_SRC_ID ||
+                                                             s == ES_SRC_SIDX || s == ES_SRC_AUX || s == ES_SRC_BIN)) {
+            snprintf(err, errlen, "pairs: column %d (%s) is an int column: '%s' is not an integer", k + 1, c->name,
+                     es_name_of(pairs_sources, s));
+            return -1;
+        }
+        /* a cell is formatted into ES_NUM_MAX bytes: a float64 "%.Nf" of 2^128 or more needs more */
+        if (c->type != ES_COL_INT && c->f64 && c->prec >= 0 && s == ES_SRC_CONST &&
+            !(plan->cst[k] > -0x1p128 && plan->cst[k] < 0x1p128) && plan->cst[k] - plan->cst[k] == 0) {
+            snprintf(err, errlen, "pairs: column %d (%s): the constant %g is too large for a pair row", k + 1,
+                     c->name, plan->cst[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int es_table_default_threads(void) {
+    const char *e = getenv("EVSTREAM_THREADS");
+    long n;
+    if (e && *e) {
+        n = strtol(e, NULL, 10);
+        return n > 0 ? (int)n : 0;
+    }
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n > ES_PAIRS_AUTO_THREADS) n = ES_PAIRS_AUTO_THREADS;
+    return n > 1 ? (int)n : 0; /* on one CPU threads only add overhead */
 }
 
 /* ---- a byte sink: the table's es_out, or a job's growable buffer ---- */
@@ -67,10 +127,14 @@ typedef struct pairs_cell {
 /* Format v as column k would, separator included; returns the length. */
 static size_t pairs_cell_format(const es_table *t, int k, int is_int, double v, unsigned char *p) {
     unsigned char *s = p;
+    const es_col *c = &t->cols[k];
     if (t->binary) {
-        if (t->cols[k].type == ES_COL_INT) {
+        if (c->type == ES_COL_INT) {
             int32_t i = is_int ? (int32_t)v : (int32_t)(float)v;
             memcpy(p, &i, 4);
+        } else if (c->f64) {
+            memcpy(p, &v, 8);
+            return 8;
         } else {
             float f = (float)v;
             memcpy(p, &f, 4);
@@ -79,8 +143,9 @@ static size_t pairs_cell_format(const es_table *t, int k, int is_int, double v, 
     }
     if (k) *p++ = ',';
     /* es_col_fmt_*: every column format ("%u", "%.Ng" included) */
-    if (t->cols[k].type == ES_COL_INT) p = (unsigned char *)es_col_fmt_i32(&t->cols[k], (char *)p, (int32_t)v);
-    else p = (unsigned char *)es_col_fmt_f32(&t->cols[k], (char *)p, (float)v);
+    if (c->type == ES_COL_INT) p = (unsigned char *)es_col_fmt_i32(c, (char *)p, (int32_t)v);
+    else if (c->f64) p = (unsigned char *)es_col_fmt_f64(c, (char *)p, v);
+    else p = (unsigned char *)es_col_fmt_f32(c, (char *)p, (float)v);
     return (size_t)(p - s);
 }
 
@@ -171,7 +236,6 @@ static int pairs_format(const es_table *t, const pairs_view *b, size_t r0, size_
 
 enum { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_WORKING, JOB_DONE };
 #define PAIRS_JOB_INPUT (64 * 1024) /* pairs per job before it is handed out: bounds memory */
-#define PAIRS_MAX_THREADS 8
 
 typedef struct pairs_job {
     int state;
@@ -186,7 +250,7 @@ typedef struct pairs_job {
 
 struct es_pairs_async {
     int nthreads, njobs;
-    pthread_t th[PAIRS_MAX_THREADS];
+    pthread_t th[ES_PAIRS_MAX_THREADS];
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     int stop;
@@ -370,7 +434,7 @@ int es_table_set_threads(es_table *t, int n) {
     int i;
     if (pairs_async_stop(t)) return -1;
     if (n <= 0) return 0;
-    if (n > PAIRS_MAX_THREADS) n = PAIRS_MAX_THREADS;
+    if (n > ES_PAIRS_MAX_THREADS) n = ES_PAIRS_MAX_THREADS;
     if (!(a = calloc(1, sizeof *a))) return -1;
     a->nthreads = n;
     a->njobs = 2 * n + 1; /* one filling, one per worker, one being written, spare */

@@ -1,13 +1,13 @@
 /*
-** es_reader.c -- the multi-input reader (STREAMS.md 2): one poll loop over
-** N inputs, each with its own 64 KiB buffer; records are decoded straight
-** from the buffer into the shared per-event batch.
+** es_reader.c -- the multi-input reader (docs/streams.md, "Reading"): one
+** poll loop over N inputs, each with its own 64 KiB buffer; records are
+** decoded straight from the buffer into the shared per-event batch.
 **
 ** A stream that has data is read until its current event is complete (an
 ** event ends when a header shows a new event_id, or at EOF), so events of
 ** different inputs interleave but each is delivered whole.  Unlike py, the
 ** whole header (12 bytes for summary streams) is consumed when an input is
-** opened, which avoids py's multi-file misparse (OUTPUTS.md 8, quirk 1).
+** opened, which avoids py's multi-file misparse (docs/tables.md, "Quirks").
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "evstream.h"
+#include "es_internal.h"
 
 enum { ES_DEC_HEADER = 0, ES_DEC_PAIRS = 1, ES_DEC_BINS = 2 };
 
@@ -63,9 +63,9 @@ static int dec_fail(char *err, size_t errlen, const char *fmt, ...) {
 /* Header of the next record at buf[*cur]; needs header-size bytes. */
 static size_t dec_header_size(const es_decoder *d) {
     switch (d->info.source) {
-    case SUMMARY_STREAM_ID: return 12;
-    case CDF_STREAM_ID: return 16;
-    default: return 8;
+    case SUMMARY_STREAM_ID: return ES_SUMMARY_REC_HEADER;
+    case CDF_STREAM_ID: return ES_CDF_REC_HEADER;
+    default: return ES_ITEM_REC_HEADER;
     }
 }
 
@@ -73,18 +73,18 @@ static size_t dec_header_size(const es_decoder *d) {
 ** is the hot loop: the arrays are reserved once per buffer, not per pair. */
 static int dec_pairs(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid, es_batch *b,
                      char *err, size_t errlen) {
-    size_t c = *cur, np, room = (valid - c) / 8;
+    size_t c = *cur, np, room = (valid - c) / ES_PAIR_SIZE;
     int32_t n = d->info.len_sample;
     if (es_batch_reserve_pairs(b, room)) return dec_fail(err, errlen, "out of memory");
     np = b->npairs;
-    while (valid - c >= 8) {
+    while (valid - c >= ES_PAIR_SIZE) {
         int32_t sidx;
         uint32_t bits;
         float loss;
         memcpy(&sidx, buf + c, 4);
         memcpy(&bits, buf + c + 4, 4);
         if (sidx == 0) {
-            c += 8;
+            c += ES_PAIR_SIZE;
             d->state = ES_DEC_HEADER;
             d->in_record = 0;
             break;
@@ -110,7 +110,7 @@ static int dec_pairs(es_decoder *d, const unsigned char *buf, size_t *cur, size_
         b->sidx[np] = sidx;
         b->loss[np] = loss;
         np++;
-        c += 8;
+        c += ES_PAIR_SIZE;
     }
     b->npairs = np;
     b->pair_off[b->nrec] = np;
@@ -121,7 +121,7 @@ static int dec_pairs(es_decoder *d, const unsigned char *buf, size_t *cur, size_
 static int dec_bins(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid, es_batch *b,
                     char *err, size_t errlen) {
     size_t c = *cur;
-    while (d->bins_left > 0 && valid - c >= 8) {
+    while (d->bins_left > 0 && valid - c >= ES_PAIR_SIZE) {
         float prob, mean;
         memcpy(&prob, buf + c, 4);
         memcpy(&mean, buf + c + 4, 4);
@@ -129,7 +129,7 @@ static int dec_bins(es_decoder *d, const unsigned char *buf, size_t *cur, size_t
             return dec_fail(err, errlen, "out of memory");
         b->prob[b->npairs - 1] = prob;
         d->bins_left--;
-        c += 8;
+        c += ES_PAIR_SIZE;
     }
     if (d->bins_left == 0) d->state = ES_DEC_HEADER;
     *cur = c;
@@ -270,6 +270,10 @@ es_reader *es_reader_open_fds(const int *fds, const char *const *names, int n, c
     }
     r->n = n;
     for (i = 0; i < n; i++) r->in[i].fd = -1;
+    /* Every input is claimed before any header is read: a file given twice
+    ** (its events would count twice) or one this process writes is refused
+    ** before a byte of it is read. */
+    for (i = 0; i < n && ok; i++) ok = es_io_claim_input(r, fds[i], names[i], r->err, sizeof r->err) == 0;
     for (i = 0; i < n && ok; i++) ok = reader_init_input(r, i, fds[i], names[i]) == 0;
     for (; i < n; i++)
         if (fds[i] > STDIN_FILENO) close(fds[i]);
@@ -493,6 +497,7 @@ uint64_t es_reader_total_size(const es_reader *r) {
 void es_reader_close(es_reader *r) {
     int i;
     if (!r) return;
+    es_io_release(r);
     for (i = 0; i < r->n; i++) reader_input_free(&r->in[i]);
     es_batch_free(&r->batch);
     free(r->in);

@@ -93,7 +93,7 @@ static void *sum_calloc(size_t count, size_t size) {
 }
 
 static int sum_set_init(es_summarizer *s, sum_set *st, const es_summary_set *in, char *err, size_t errlen) {
-    unsigned char hdr[12];
+    unsigned char hdr[ES_HEADER_MAX];
     es_info info;
     size_t i;
     int32_t max_sid = 0;
@@ -246,7 +246,7 @@ static int sum_write_fail(es_out *o, char *err, size_t errlen) {
 
 /* Write the summaries of one set for the event (OUTPUTS.md 4.1 order). */
 static int sum_write_set(es_summarizer *s, sum_set *st, int32_t event_id, char *err, size_t errlen) {
-    size_t rec_max = 12 + 8 * ((size_t)s->n + 4);
+    size_t rec_max = ES_SUMMARY_REC_HEADER + ES_PAIR_SIZE * ((size_t)s->n + 4);
     int32_t i, sidx;
     sum_sort_present(s, st);
     for (i = 0; i < st->npresent; i++) {
@@ -257,11 +257,11 @@ static int sum_write_set(es_summarizer *s, sum_set *st, int32_t event_id, char *
         size_t cur;
         if (!s->zeros && v[TIV_IDX] == 0.0f && v[MEAN_IDX] == 0.0f) continue;
         if (st->idx) {
-            unsigned char e[12];
+            unsigned char e[ES_IDX_ENTRY_SIZE];
             int64_t off = (int64_t)(st->out->written + st->out->len);
             memcpy(e, &sid, 4);
             memcpy(e + 4, &off, 8);
-            if (es_out_write(st->idx, e, 12)) return sum_write_fail(st->idx, err, errlen);
+            if (es_out_write(st->idx, e, ES_IDX_ENTRY_SIZE)) return sum_write_fail(st->idx, err, errlen);
         }
         if (!(p = es_out_room(st->out, rec_max))) return sum_write_fail(st->out, err, errlen);
         cur = es_mv_write_summary_header(p, rec_max, 0, event_id, sid, v[TIV_IDX]);

@@ -1,11 +1,13 @@
 /*
 ** es_table.c -- output tables: a CSV header line and rows of int32 /
-** float32 fields, or the same rows packed little-endian (`-E bin`).
+** float32 / float64 fields, or the same rows packed little-endian
+** (`-E bin`: 4 bytes per field, 8 for a float64 column).
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "evstream.h"
+#include "es_internal.h"
 
 /* "%d" or "%.Nf" with N in 0..9: the formats of OUTPUTS.md; "%u" for
 ** uint32 ids; "%.Ng" (N 1..17) for lossless float text. */
@@ -46,7 +48,11 @@ int es_col_parse_format(const char *fmt, int *type, int *prec) {
 /* The slow path of "%.Ng": snprintf, which is exact and round-half-even
 ** like the fast formatter. */
 char *es_fmt_g(char *p, float v, int digits) {
-    int n = snprintf(p, ES_NUM_MAX, "%.*g", digits, (double)v);
+    return es_fmt_g64(p, (double)v, digits);
+}
+
+char *es_fmt_g64(char *p, double v, int digits) {
+    int n = snprintf(p, ES_NUM_MAX, "%.*g", digits, v);
     return p + (n > 0 && n < ES_NUM_MAX ? n : 0);
 }
 
@@ -55,6 +61,7 @@ void es_table_free(es_table *t) {
     if (!t) return;
     for (k = 0; k < t->ncol; k++) free(t->cols[k].name);
     free(t->cols);
+    free(t->scratch);
     free(t);
 }
 
@@ -68,8 +75,10 @@ static int table_write_header(es_table *t) {
 }
 
 es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, int header) {
-    es_table *t = calloc(1, sizeof *t);
+    es_table *t;
     int k;
+    if (ncol < 1) return NULL;
+    t = calloc(1, sizeof *t);
     if (!t || !(t->cols = calloc((size_t)ncol, sizeof *t->cols))) {
         free(t);
         return NULL;
@@ -86,6 +95,7 @@ es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, in
         memcpy(t->cols[k].name, cols[k].name, n);
         t->cols[k].type = cols[k].type;
         t->cols[k].prec = cols[k].prec;
+        t->cols[k].f64 = cols[k].type == ES_COL_FLOAT && cols[k].f64;
     }
     if (header && !binary) table_write_header(t); /* errors stay sticky in out */
     return t;
@@ -95,4 +105,41 @@ int es_table_end_row(es_table *t) {
     t->rows++;
     if (t->binary) return t->out->err ? -1 : 0;
     return es_out_write(t->out, "\n", 1) ? -1 : 0;
+}
+
+int es_col_int_ok(const es_col *c, double v) {
+    /* -2^31 <= v < 2^31 (2^32 for "%u") and integral: NaN fails both tests */
+    double hi = c->prec == ES_INT_UNSIGNED ? 0x1p32 : 0x1p31;
+    return v >= -0x1p31 && v < hi && v == floor(v);
+}
+
+/* The public cell writers: the inline ones of es_internal.h, with the
+** int-column check (EDOM, sticky like a write error: the table must not
+** be committed with a wrong number in it). */
+static int table_bad_int(es_table *t) {
+    if (!t->out->err) t->out->err = EDOM;
+    return -1;
+}
+
+int es_table_put_i32(es_table *t, int k, int32_t v) { return es_table_cell_i32(t, k, v); }
+
+int es_table_put_f32(es_table *t, int k, float v) {
+    if (t->cols[k].type == ES_COL_INT && !es_col_int_ok(&t->cols[k], v)) return table_bad_int(t);
+    return es_table_cell_f32(t, k, v);
+}
+
+int es_table_put_f64(es_table *t, int k, double v) {
+    if (t->cols[k].type == ES_COL_INT && !es_col_int_ok(&t->cols[k], v)) return table_bad_int(t);
+    return es_table_cell_f64(t, k, v);
+}
+
+/* A float64 cell of 2^128 or more in "%.Nf": up to 309 digits, which
+** es_fmt_f64 would have to write in exponent form to fit ES_NUM_MAX;
+** printf prints them all, so this does too (snprintf is exact). */
+int es_table_cell_f64_wide(es_table *t, int k, double v) {
+    char buf[ES_NUM_MAX_F64 + 2];
+    int n = 0;
+    if (k) buf[n++] = ',';
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "%.*f", t->cols[k].prec, v);
+    return es_out_write(t->out, buf, (size_t)n) ? -1 : 0;
 }

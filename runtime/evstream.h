@@ -1,10 +1,27 @@
 /*
-** evstream.h -- public API of libevstream: Oasis event loss streams in C.
+** evstream.h -- the public API of libevstream: Oasis event loss streams in C.
 **
 ** Byte-level work only: stream headers, the multi-input reader that turns
 ** records into per-event columnar batches, buffered writers, exact CSV number
-** formatting and the statistics kernels.  Nothing here includes lua.h.
-** Spec: shared/spec/STREAMS.md (formats, reader) and OUTPUTS.md (tables).
+** formatting, table writers and the statistics kernels.  Nothing here
+** includes lua.h.  Formats and reader: docs/streams.md; tables:
+** docs/tables.md.  What the library shares only with itself (decoder
+** state, reader hooks, the inline cell writers) is in es_internal.h.
+**
+** Errors -- one convention for every function of this header:
+**   - a function that returns a pointer returns NULL when it fails; one that
+**     returns int returns 0 on success and non-zero when it fails: -1, or,
+**     for the byte-level I/O of es_out (es_write_all, es_out_write,
+**     es_out_flush, es_out_make_room, es_out_close) and es_gen_write, the
+**     errno itself;
+**   - the reason is one line of text: written to the caller's (err, errlen)
+**     when the function takes them (ES_ERR_MAX bytes are always enough),
+**     else kept by the object that failed: es_reader_error(r),
+**     es_csv_error(c), or the sticky errno `err` of an es_out (a table's is
+**     t->out->err);
+**   - an output becomes visible only when it is committed (es_out_close(o, 1)
+**     and the closers built on it): a failed run leaves nothing that looks
+**     complete.
 */
 #ifndef EVSTREAM_H
 #define EVSTREAM_H
@@ -36,6 +53,16 @@
 #define MAX_LOSS_IDX (-5)
 #define NUM_SPECIAL_SIDX 5
 
+/* ---- record layouts (STREAMS.md 1), in bytes: every int32 / float32
+** field is 4 bytes, little-endian ---- */
+#define ES_FIELD_SIZE 4
+#define ES_HEADER_MAX 12         /* stream header: type word, len_sample [, summary_set_id] */
+#define ES_SUMMARY_REC_HEADER 12 /* summary record: event_id, summary_id, exposure */
+#define ES_ITEM_REC_HEADER 8     /* item / coverage / output record: event_id, id */
+#define ES_CDF_REC_HEADER 16     /* CDF record: event_id, areaperil_id, vulnerability_id, bin count */
+#define ES_PAIR_SIZE 8           /* (sidx, loss) pair, the (0, 0) terminator, a CDF (prob_to, bin_mean) bin */
+#define ES_IDX_ENTRY_SIZE 12     /* summary .idx entry: int32 summary_id, int64 offset */
+
 /* 0, or the number of a signal that asks the process to stop (set by the
 ** CLI's SIGINT/SIGTERM handler).  The I/O loops give up when a blocking
 ** call is interrupted and this is set, instead of retrying. */
@@ -48,6 +75,14 @@ void es_catch_signals(void (*handler)(int));
 #define ES_NUM_MAX 64
 /* Room for an error message. */
 #define ES_ERR_MAX 512
+
+/* The largest len_sample a header may claim: vectors of N samples are
+** allocated per reader and per record, so an absurd N in a damaged header
+** must fail at the header, not in malloc.  es_set_max_samples(n) (n > 0),
+** else $EVSTREAM_MAX_SAMPLES, else ES_MAX_SAMPLES_DEFAULT. */
+#define ES_MAX_SAMPLES_DEFAULT 1000000
+int32_t es_max_samples(void);
+void es_set_max_samples(int32_t n);
 
 /* ---- stream header (es_format.c) ---- */
 typedef struct es_info {
@@ -66,7 +101,7 @@ int es_header_decode(uint32_t word, int *source, int *agg);
 int es_info_parse(const unsigned char *p, size_t n, es_info *info, char *err, size_t errlen);
 /* Read a header from an fd (blocking until complete). 0 ok, -1 error. */
 int es_read_info(int fd, es_info *info, char *err, size_t errlen);
-/* Write the header of info into p (at least 12 bytes); returns its size. */
+/* Write the header of info into p (ES_HEADER_MAX bytes); returns its size. */
 size_t es_info_write(const es_info *info, unsigned char *p);
 /* "summary", "loss", "gul", "cdf" */
 const char *es_source_name(int source);
@@ -98,28 +133,28 @@ static inline size_t es_mv_write_f32(unsigned char *b, size_t cap, size_t cur, f
     memcpy(b + cur, &v, 4);
     return cur + 4;
 }
-/* summary record header: event_id, summary_id, exposure (12 bytes) */
+/* summary record header: event_id, summary_id, exposure */
 static inline size_t es_mv_write_summary_header(unsigned char *b, size_t cap, size_t cur,
                                                 int32_t event_id, int32_t summary_id, float exposure) {
-    if (cur > cap || cap - cur < 12) return ES_NOROOM;
+    if (cur > cap || cap - cur < ES_SUMMARY_REC_HEADER) return ES_NOROOM;
     memcpy(b + cur, &event_id, 4);
     memcpy(b + cur + 4, &summary_id, 4);
     memcpy(b + cur + 8, &exposure, 4);
-    return cur + 12;
+    return cur + ES_SUMMARY_REC_HEADER;
 }
-/* item / coverage record header: event_id, id (8 bytes) */
+/* item / coverage record header: event_id, id */
 static inline size_t es_mv_write_item_header(unsigned char *b, size_t cap, size_t cur,
                                              int32_t event_id, int32_t item_id) {
-    if (cur > cap || cap - cur < 8) return ES_NOROOM;
+    if (cur > cap || cap - cur < ES_ITEM_REC_HEADER) return ES_NOROOM;
     memcpy(b + cur, &event_id, 4);
     memcpy(b + cur + 4, &item_id, 4);
-    return cur + 8;
+    return cur + ES_ITEM_REC_HEADER;
 }
 static inline size_t es_mv_write_pair(unsigned char *b, size_t cap, size_t cur, int32_t sidx, float loss) {
-    if (cur > cap || cap - cur < 8) return ES_NOROOM;
+    if (cur > cap || cap - cur < ES_PAIR_SIZE) return ES_NOROOM;
     memcpy(b + cur, &sidx, 4);
     memcpy(b + cur + 4, &loss, 4);
-    return cur + 8;
+    return cur + ES_PAIR_SIZE;
 }
 static inline size_t es_mv_write_delimiter(unsigned char *b, size_t cap, size_t cur) {
     return es_mv_write_pair(b, cap, cur, 0, 0.0f);
@@ -152,26 +187,25 @@ void es_batch_clear(es_batch *b);
 void es_batch_trim(es_batch *b);
 /* Start a record; -1 on allocation failure. */
 int es_batch_add_record(es_batch *b, int32_t id, float exposure, int32_t aux);
-/* Make room for `more` further pairs (the reader's fast path writes the
-** arrays directly after this); -1 on allocation failure. */
+/* Make room for `more` further pairs, so that a fast path can write the
+** arrays directly (then set npairs and pair_off[nrec]); -1 on allocation
+** failure. */
 int es_batch_reserve_pairs(es_batch *b, size_t more);
 /* Append a pair to the open record; -1 on allocation failure. */
 int es_batch_add_pair(es_batch *b, int32_t sidx, float loss);
-/* Value at a special sidx of record r (last one wins); def when absent. */
+/* The special sidx values (-1 .. -5) of record r, wherever they are in the
+** record (the last occurrence wins, as in the reference): v[k] is the loss
+** at sidx -(k + 1), bit k of the result is set when that sidx is present
+** (v[k] is left alone when it is not).  One pass; producers write the
+** specials first, and then the samples are only scanned for a stray one. */
+unsigned es_batch_specials(const es_batch *b, size_t r, float v[NUM_SPECIAL_SIDX]);
+/* The value at one sidx of record r (last one wins); def when absent. */
 float es_batch_special(const es_batch *b, size_t r, int32_t sidx, float def);
 
 /* ---- reader (es_reader.c) ---- */
 typedef struct es_reader es_reader;
-
-typedef struct es_hooks {
-    void *ud;
-    /* a record ended with no (0,0) terminator (EOF or next header) */
-    void (*item_exit)(void *ud, es_batch *b);
-    /* the event is complete, just before it is delivered */
-    void (*finalize_event)(void *ud, es_batch *b);
-    /* log line after each event: input index, bytes consumed so far */
-    void (*event_read_log)(void *ud, const es_batch *b, uint64_t bytes);
-} es_hooks;
+/* Callbacks into the decoder, for tests and tools (es_internal.h); pass NULL. */
+typedef struct es_hooks es_hooks;
 
 typedef struct es_reader_stats {
     uint64_t bytes;       /* stream bytes consumed (headers included) */
@@ -202,48 +236,37 @@ const es_reader_stats *es_reader_get_stats(const es_reader *r);
 uint64_t es_reader_total_size(const es_reader *r);
 void es_reader_close(es_reader *r);
 
-/* Decode as many complete units as bufs[cur..valid) holds into b (the
-** read_buffer equivalent).  See es_reader.c for the state it keeps. */
-typedef struct es_decoder {
-    es_info info;
-    int state;            /* ES_DEC_HEADER / ES_DEC_PAIRS / ES_DEC_BINS */
-    int32_t event_id;     /* event being decoded, 0 before the first */
-    int32_t bins_left;    /* CDF */
-    int in_record;
-} es_decoder;
-enum { ES_DEC_OK = 0, ES_DEC_EVENT_DONE = 1, ES_DEC_ERROR = -1 };
-/* Returns ES_DEC_EVENT_DONE when the next header starts a new event (cur
-** is left on it), ES_DEC_OK when it stopped at a partial unit, or
-** ES_DEC_ERROR (err set, *cur at the bad unit). */
-int es_decode(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid, es_batch *b,
-              const es_hooks *hooks, char *err, size_t errlen);
-
 /* ---- writing (es_out.c) ---- */
 /* Write all n bytes to fd: polls for writability on EAGAIN, retries on
 ** EINTR and partial writes. 0 on success, else errno (EPIPE, ENOSPC...). */
 int es_write_all(int fd, const void *p, size_t n);
 
+/* A buffered output.  Read `err` (the first errno, sticky) and `written`;
+** the rest is the writer's. */
 typedef struct es_out {
     int fd;
     int err;              /* first errno seen; sticky */
     int own_fd;
     unsigned char *buf;
     size_t len, cap;
-    uint64_t written;
+    uint64_t written;     /* bytes flushed so far (written + len: the offset of the next byte) */
     char *path;           /* final path, NULL for stdout / fd */
     char *tmp;            /* temporary path renamed on commit */
 } es_out;
 
 /* path "-" or NULL: stdout.  A regular (or new) file is written under a
-** temporary name and renamed by es_out_close(o, 1).  FIFOs and devices
-** are written in place. */
+** temporary name (PATH.tmp.PID.N, created with O_EXCL) and renamed by
+** es_out_close(o, 1).  FIFOs and devices are written in place.  Refused
+** (NULL, err set, nothing created) when the file is already an output or
+** an input of this process: see es_io_claim_input. */
 es_out *es_out_open(const char *path, char *err, size_t errlen);
 es_out *es_out_fdopen(int fd, const char *name, int own_fd);
 /* Flush; returns 0 or errno. */
 int es_out_flush(es_out *o);
-/* Flush so that n contiguous bytes fit (growing the buffer if n > cap). */
+/* Flush so that n contiguous bytes fit (growing the buffer if n > cap); 0 or errno. */
 int es_out_make_room(es_out *o, size_t n);
-/* Make room for n contiguous bytes; returns NULL on write error. */
+/* Room for n contiguous bytes (write them with the es_mv_write_* helpers,
+** then es_out_advance); NULL on a write error (o->err). */
 static inline unsigned char *es_out_room(es_out *o, size_t n) {
     if (o->cap - o->len < n && es_out_make_room(o, n)) return NULL;
     return o->buf + o->len;
@@ -251,58 +274,93 @@ static inline unsigned char *es_out_room(es_out *o, size_t n) {
 static inline void es_out_advance(es_out *o, unsigned char *end) {
     o->len = (size_t)(end - o->buf);
 }
+/* Buffered write of n bytes; 0 or errno. */
 int es_out_write(es_out *o, const void *p, size_t n);
 /* commit=1: flush, close and rename into place; 0: discard (unlink tmp).
 ** Returns 0 or an errno; frees o. */
 int es_out_close(es_out *o, int commit);
-/* A readable message for o's error. */
+/* The name of o for messages: its path, or "<output>" for stdout / an fd. */
 const char *es_out_name(const es_out *o);
+
+/* The process's open files, compared by device and inode (a name, a
+** "./name" and a hard link are one file): every es_out_open output, and
+** the inputs that readers (es_reader_open*) and CSV converters claim.  An
+** output on a file that is an open input or another open output, an input
+** that is an open output, and one file given twice as an input of the same
+** owner are refused.  Character devices (/dev/null, a terminal) are never
+** registered.  Thread-safe.  es_out_close forgets an output. */
+/* Claim fd as an input of owner: 0, or -1 with "NAME: ..." in err. */
+int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen);
+/* Forget every input owner claimed (safe when it claimed none). */
+void es_io_release(const void *owner);
 
 /* ---- exact number formatting (es_numfmt.c) ----
 ** Write what printf("%.<prec>f", (double)v) writes, prec 0..9, with no
 ** terminating NUL. Returns the end pointer. p needs ES_NUM_MAX bytes. */
 char *es_fmt_f32(char *p, float v, int prec);
-/* Same for a double (falls back to snprintf when it is not exact). */
+/* Same for a double: exact for |v| < 2^128; beyond, snprintf, in exponent
+** form when the digits would not fit ES_NUM_MAX (tables print those whole). */
 char *es_fmt_f64(char *p, double v, int prec);
 char *es_fmt_i32(char *p, int32_t v);
 char *es_fmt_i64(char *p, int64_t v);
+/* printf("%.<digits>g", v) through snprintf (digits 1..17); returns the end. */
+char *es_fmt_g(char *p, float v, int digits);
+char *es_fmt_g64(char *p, double v, int digits);
 
 /* ---- tables: CSV or packed binary rows (es_table.c) ---- */
 enum { ES_COL_INT = 'd', ES_COL_FLOAT = 'f' };
 /* prec of an ES_COL_INT column: ES_INT_UNSIGNED prints the int32 bits as
 ** uint32 ("%u", e.g. areaperil_id); 0 is "%d". */
 #define ES_INT_UNSIGNED 1
+#define ES_MAX_COLS 64
 typedef struct es_col {
     char *name;
-    int type;             /* ES_COL_INT (int32) or ES_COL_FLOAT (float32) */
+    int type;             /* ES_COL_INT (int32) or ES_COL_FLOAT */
     int prec;             /* %.Nf precision for CSV; -N: "%.Ng" (slow path) */
+    int f64;              /* ES_COL_FLOAT: 1 = the values are float64, printed (and packed, 8 bytes)
+                          ** as such; 0 = float32, the Oasis tables: each value is rounded to
+                          ** float32 first */
 } es_col;
 
+/* A table writer.  Read `rows`, `ncol`, `cols`; the rest is the writer's. */
 typedef struct es_table {
-    es_out *out;
+    es_out *out;          /* borrowed: see es_table_new */
     int binary;
     int ncol;
     es_col *cols;
     uint64_t rows;
     struct es_pairs_async *async; /* worker threads of es_table_pairs, or NULL */
+    float *scratch;       /* es_table_records: dense samples and quantiles */
+    size_t scratch_cap;
 } es_table;
 
 /* Parse "%d", "%u", "%f", "%.Nf" (N 0..9) or "%.Ng" (N 1..17) into a
 ** column; -1 if unsupported. "%.9g" prints every float32 so that strtof
 ** gives it back exactly (tocsv --exact). */
 int es_col_parse_format(const char *fmt, int *type, int *prec);
-/* printf("%.<digits>g", (double)v) through snprintf; returns the end. */
-char *es_fmt_g(char *p, float v, int digits);
-/* Table over out (owned). header: write the CSV header line. */
+/* A table writing to out, which it borrows: es_table_free never closes
+** it; commit or discard it with es_out_close after es_table_stop_threads.
+** cols is copied (ncol >= 1; the bulk writers take ES_MAX_COLS). header: write the CSV header line.
+** NULL when out of memory. */
 es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, int header);
 void es_table_free(es_table *t);
-/* Field k of the current row; end with es_table_end_row. Ints in float
-** columns and floats in int columns are converted. */
+/* Field k of the current row, in column k's format; end the row with
+** es_table_end_row.  An int column takes an int32 (put_i32), or a float
+** that is an integer in int32 range (uint32 for "%u"): anything else is
+** -1 with t->out->err = EDOM, nothing written.  A float32 column rounds
+** the value to float32; a float64 column prints it as given.  0 or -1. */
+int es_table_put_i32(es_table *t, int k, int32_t v);
+int es_table_put_f32(es_table *t, int k, float v);
+int es_table_put_f64(es_table *t, int k, double v);
 int es_table_end_row(es_table *t);
+/* 1 when v fits column c as an int: an integer in int32 range ("%u":
+** -2^31 .. 2^32-1, written as its int32 bits). */
+int es_col_int_ok(const es_col *c, double v);
 
 /* The CSV text of a value in column c's format, without separator: every
-** writer of table cells goes through these two, so all column formats
-** ("%u", "%.Ng" included) work everywhere. p needs ES_NUM_MAX bytes. */
+** writer of table cells goes through these, so all column formats
+** ("%u", "%.Ng" included) work everywhere. p needs ES_NUM_MAX bytes; an
+** int column takes the value converted to int32 (check es_col_int_ok first). */
 static inline char *es_col_fmt_i32(const es_col *c, char *p, int32_t v) {
     if (c->type == ES_COL_FLOAT) {
         if (c->prec < 0) return es_fmt_g(p, (float)v, -c->prec);
@@ -316,47 +374,27 @@ static inline char *es_col_fmt_f32(const es_col *c, char *p, float v) {
     if (c->prec < 0) return es_fmt_g(p, v, -c->prec);
     return es_fmt_f32(p, v, c->prec);
 }
-
-static inline int es_table_put_i32(es_table *t, int k, int32_t v) {
-    unsigned char *p = es_out_room(t->out, ES_NUM_MAX + 2);
-    if (!p) return -1;
-    if (t->binary) {
-        if (t->cols[k].type == ES_COL_FLOAT) { float f = (float)v; memcpy(p, &f, 4); }
-        else memcpy(p, &v, 4);
-        p += 4;
-    } else {
-        if (k) *p++ = ',';
-        p = (unsigned char *)es_col_fmt_i32(&t->cols[k], (char *)p, v);
-    }
-    es_out_advance(t->out, p);
-    return 0;
-}
-static inline int es_table_put_f32(es_table *t, int k, float v) {
-    unsigned char *p = es_out_room(t->out, ES_NUM_MAX + 2);
-    if (!p) return -1;
-    if (t->binary) {
-        if (t->cols[k].type == ES_COL_INT) { int32_t i = (int32_t)v; memcpy(p, &i, 4); }
-        else memcpy(p, &v, 4);
-        p += 4;
-    } else {
-        if (k) *p++ = ',';
-        p = (unsigned char *)es_col_fmt_f32(&t->cols[k], (char *)p, v);
-    }
-    es_out_advance(t->out, p);
-    return 0;
+/* A float64 value: printed as a double in a float64 column, rounded to
+** float32 first in a float32 one. Needs ES_NUM_MAX bytes for |v| < 2^128. */
+static inline char *es_col_fmt_f64(const es_col *c, char *p, double v) {
+    if (c->type == ES_COL_INT) return es_col_fmt_i32(c, p, (int32_t)(int64_t)v);
+    if (!c->f64) return es_col_fmt_f32(c, p, (float)v);
+    if (c->prec < 0) return es_fmt_g64(p, v, -c->prec);
+    return es_fmt_f64(p, v, c->prec);
 }
 
 /* ---- one row per pair, in bulk (es_pairs.c) ---- */
+/* What a pair-row column holds (names: es_pairs_source). */
 enum { ES_SRC_CONST, ES_SRC_EVENT, ES_SRC_ID, ES_SRC_SIDX, ES_SRC_LOSS, ES_SRC_EXPOSURE, ES_SRC_EXPOSURE_NZ,
        ES_SRC_EXPOSURE_POS, ES_SRC_AUX, ES_SRC_BIN, ES_SRC_PROB };
-#define ES_MAX_COLS 64
+#define ES_PAIRS_MAX_SKIP 8
 /* What each column of a pair row holds. Laid out without padding, so that
 ** plans compare as bytes: memset it to 0 before filling it in. */
 typedef struct es_pairs_plan {
     double cst[ES_MAX_COLS];  /* ES_SRC_CONST values */
     int src[ES_MAX_COLS];     /* ES_SRC_* per column */
     int ncol;
-    int32_t skip[8];          /* sidx values to leave out */
+    int32_t skip[ES_PAIRS_MAX_SKIP]; /* sidx values to leave out */
     int nskip;
     int positive_only;        /* only sidx >= 1 */
     int nonzero;              /* only loss != 0 */
@@ -364,15 +402,70 @@ typedef struct es_pairs_plan {
 /* ES_SRC_* of "event", "id", "sidx", "loss", "exposure", "exposure_nz",
 ** "exposure_pos", "aux", "bin", "prob"; -1 if unknown. */
 int es_pairs_source(const char *name);
+/* Check plan against t's columns (an int column needs an integer source or
+** constant); 0, or -1 with the message in err. */
+int es_pairs_check(const es_table *t, const es_pairs_plan *plan, char *err, size_t errlen);
 /* One row per wanted pair of records r0..r1-1 of b.  With threads on, the
 ** records are copied and formatted later, in order. 0 or -1 (t->out->err). */
 int es_table_pairs(es_table *t, const es_batch *b, size_t r0, size_t r1, const es_pairs_plan *plan);
+/* Worker threads: es_table_set_threads takes at most ES_PAIRS_MAX_THREADS;
+** es_table_default_threads is $EVSTREAM_THREADS when set, else one per
+** CPU up to ES_PAIRS_AUTO_THREADS, and 0 (format in the caller) on one CPU. */
+#define ES_PAIRS_MAX_THREADS 8
+#define ES_PAIRS_AUTO_THREADS 4
+int es_table_default_threads(void);
 /* Format es_table_pairs rows on n worker threads (0: in the caller). */
 int es_table_set_threads(es_table *t, int n);
 /* Write out every pending pair row: call before any other write to t. */
 int es_table_drain(es_table *t);
 /* Drain and join the workers: call before closing t's output. */
 int es_table_stop_threads(es_table *t);
+
+/* ---- rows per record, in bulk (es_records.c) ----
+** For each record of an event, one row per layout; a layout that uses
+** ES_REC_Q or ES_REC_QUANTILE gives one row per probability instead (MELT
+** and QELT are two such plans).  The values: */
+enum {
+    ES_REC_CONST,            /* the layout's constant */
+    ES_REC_EVENT,            /* event id */
+    ES_REC_ID,               /* record id */
+    ES_REC_EXPOSURE,         /* exposure */
+    ES_REC_ANALYTICAL_MEAN,  /* the loss at sidx -1 (0 if absent) */
+    ES_REC_MAX_LOSS,         /* the loss at sidx -5 (0 if absent) */
+    ES_REC_MEAN,             /* over samples 1..N (missing ones 0): mean, */
+    ES_REC_SD,               /*   sample sd, */
+    ES_REC_MAX,              /*   max, */
+    ES_REC_SUM,              /*   sum, */
+    ES_REC_NONZERO,          /*   count of samples > 0, */
+    ES_REC_CHANCE,           /*   nonzero / N, */
+    ES_REC_EXPOSURE_CHANCE,  /*   exposure * nonzero / N, */
+    ES_REC_EXPOSURE_IF_LOSS, /*   exposure if nonzero > 0, else 0 */
+    ES_REC_Q,                /* the probability of the row */
+    ES_REC_QUANTILE,         /* its quantile of the samples (OUTPUTS.md 4.2) */
+    ES_REC_NSRC
+};
+#define ES_RECORDS_MAX_LAYOUTS 4
+typedef struct es_records_plan {
+    int nlay;                 /* layouts: 1 .. ES_RECORDS_MAX_LAYOUTS */
+    int ncol;                 /* the table's column count */
+    int src[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];    /* ES_REC_* per column */
+    double cst[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS]; /* ES_REC_CONST values */
+    const double *q;          /* probabilities (read, not copied), for ES_REC_Q / ES_REC_QUANTILE */
+    size_t nq;
+    int where_exposure;       /* only records with exposure > 0 */
+} es_records_plan;
+/* ES_REC_* of "event", "id", "exposure", "analytical_mean", "max_loss",
+** "mean", "sd", "max", "sum", "nonzero", "chance", "exposure_chance",
+** "exposure_if_loss", "q", "quantile"; -1 if unknown. */
+int es_records_source(const char *name);
+/* The name of an ES_REC_* (for messages); "const" for ES_REC_CONST. */
+const char *es_records_source_name(int src);
+/* Check plan against t (sources, int columns, probabilities present);
+** 0, or -1 with the message in err. */
+int es_records_check(const es_table *t, const es_records_plan *plan, char *err, size_t errlen);
+/* The rows of every record of b (plan checked by es_records_check). 0, or
+** -1 with t->out->err set (a write error, or ENOMEM). */
+int es_table_records(es_table *t, const es_batch *b, const es_records_plan *plan);
 
 /* ---- statistics kernels (es_stats.c) ----
 ** Over the samples 1..N of record r (r == ES_ALL: the sum of every record
@@ -547,6 +640,8 @@ const es_groups *es_occ_groups(const es_occurrence *o); /* event -> periods, own
 uint64_t es_occ_fingerprint(const es_occurrence *o);
 /* The integer date decoding of STREAMS.md 3 (hour, minute 0 unless granular). */
 void es_date_decode(int64_t date_id, int granular, es_date *d);
+int es_occ_date_opts(const es_occurrence *o);     /* the header's date_opts: 0, 1 or 3 */
+size_t es_occ_rows(const es_occurrence *o);       /* occurrence rows in the file */
 
 /* periods.bin: w[0..P] with w[p] the weighting of period p (w[0] = 0);
 ** exactly the periods 1..P, each once. Free with free(). */
@@ -556,7 +651,9 @@ int32_t *es_returnperiods_load(const char *path, size_t *n, char *err, size_t er
 /* quantile.bin: float32 probabilities in [0, 1], file order. */
 float *es_quantiles_load(const char *path, size_t *n, char *err, size_t errlen);
 /* Event rates (CSV "EventIds,Event_rates" or bin {int32, float32}):
-** parallel arrays sorted by event id; es_rates_find: the rate or NaN. */
+** parallel arrays sorted by event id; es_rates_find: the rate or NaN.
+** Here the binary form is the one named "*.bin" (the CSV is the usual
+** file); an event listed twice keeps its later rate. */
 typedef struct es_rates { int32_t *ids; float *rates; size_t n; } es_rates;
 int es_rates_load(const char *path, es_rates *r, char *err, size_t errlen);
 float es_rates_find(const es_rates *r, int32_t event_id);
@@ -574,6 +671,8 @@ typedef struct es_acc_opts {
     int op;               /* ES_ACC_SUM or ES_ACC_MAX (max starts at 0) */
     int f64;              /* 1: float64 slots; 0: float32 slots, each add rounded (the reference's float32 sums) */
     int positive_only;    /* only losses > 0 are added (and mark their slot) */
+    int touch;            /* every record creates its keys, even one that adds no value (e.g. only sidx -4/-5,
+                             or only zeros with positive_only): the reference lists such summaries */
     uint64_t budget;      /* bytes the state may use; 0: the default (see README) */
 } es_acc_opts;
 typedef struct es_acc es_acc;
@@ -606,18 +705,222 @@ int es_acc_merge(es_acc *dst, const es_acc *src, char *err, size_t errlen);
 /* The whole state to a file (a documented, versioned binary layout, see
 ** README) with meta, a short text the caller uses to check compatibility
 ** (e.g. the summary set and the occurrence fingerprint); load checks the
-** layout and gives the meta back (malloc'ed, NUL-terminated). */
+** layout and the checksum and gives the meta back (malloc'ed,
+** NUL-terminated). Both are bulk I/O: about the speed of reading the file. */
 int es_acc_save(es_acc *a, const char *path, const char *meta, char *err, size_t errlen);
 es_acc *es_acc_load(const char *path, char **meta, char *err, size_t errlen);
+/* The options and meta of a saved state (header and meta only: cheap), so
+** that a caller can check them before merging it. 0 or -1. */
+int es_acc_peek(const char *path, es_acc_opts *o, char **meta, char *err, size_t errlen);
+/* dst += the state saved at path, streamed through a small buffer: no
+** memory for that state, and no page of it to fault in. The whole file is
+** verified (checksum, key order, options) before dst changes; meta as in
+** es_acc_load. 0, or -1 with err set (dst unchanged, except when the file
+** changes while it is read: then the message says dst is incomplete). */
+int es_acc_merge_file(es_acc *dst, const char *path, char **meta, char *err, size_t errlen);
+/* Keys with this id: their count, the first (sorted) index in *first. */
+size_t es_acc_id_range(es_acc *a, int32_t id, size_t *first);
+/* Slots s0..s1-1 of key i as float64 into out; 0, or -1 (bad index/range). */
+int es_acc_get(es_acc *a, size_t i, int32_t s0, int32_t s1, double *out);
+/* Sum and sum of squares (float64) of slots s0..s1-1 of key i; 0 or -1. */
+int es_acc_moments(es_acc *a, size_t i, int32_t s0, int32_t s1, double *sum, double *sumsq);
+/* One value per key, in key order, over slots s0..s1-1 into out[nkeys]:
+** their sum, sum of squares, mean, sample sd (two-pass, 0 when fewer than
+** two), maximum, or the count of slots that received a value. 0 or -1. */
+enum { ES_ACC_R_SUM = 1, ES_ACC_R_SUMSQ, ES_ACC_R_MEAN, ES_ACC_R_SD, ES_ACC_R_MAX, ES_ACC_R_COUNT };
+int es_acc_reduce(es_acc *a, int op, int32_t s0, int32_t s1, double *out);
+/* Bytes the state holds now (counted against the budget), and what one key
+** costs (its N + 1 slots, bitmap, key and index entries). */
+uint64_t es_acc_bytes(const es_acc *a);
+size_t es_acc_key_bytes(const es_acc *a);
+/* The budget used when opts.budget is 0: EVSTREAM_MEMORY when set, else
+** half the physical memory. es_acc_parse_size: "123", "64K", "512M", "8G"
+** (powers of 1024) in bytes, 0 when malformed. */
+uint64_t es_acc_default_budget(void);
+uint64_t es_acc_parse_size(const char *s);
 
 /* ---- float64 vector kernels (es_vec.c) ---- */
+/* Element-wise, in place over n values: x += y, x += a, x = max(x, y),
+** x = max(x, a), x *= a, y += a * x. */
+void es_vec_add(double *x, const double *y, size_t n);
+void es_vec_add_scalar(double *x, double a, size_t n);
+void es_vec_max(double *x, const double *y, size_t n);
+void es_vec_max_scalar(double *x, double a, size_t n);
+void es_vec_scale(double *x, double a, size_t n);
+void es_vec_axpy(double *y, double a, const double *x, size_t n);
+/* Reductions in float64, in index order. */
+double es_vec_sum(const double *x, size_t n);
+double es_vec_sumsq(const double *x, size_t n);
+double es_vec_dot(const double *x, const double *y, size_t n);
+/* Mean and sample sd (two-pass; sd 0 when n <= 1); either may be NULL. */
+void es_vec_moments(const double *x, size_t n, double *mean, double *sd);
+/* out[k] = the sum of x[k*block .. (k+1)*block) (the last block may be
+** short); returns the number of blocks, ceil(n / block). */
+size_t es_vec_block_sums(const double *x, size_t n, size_t block, double *out);
+/* Sort ascending (desc = 0) or descending, in place (radix, O(n); NaNs
+** go after +inf ascending). 0, always. */
+int es_vec_sort(double *x, size_t n, int desc);
+/* The k largest values first, in descending order; the rest after them in
+** no particular order (a radix selection, then a sort of about k values:
+** what return periods read). 0, always. */
+int es_vec_sort_top(double *x, size_t n, size_t k);
+/* R-7 quantile q in [0, 1] over x sorted ascending, in float64 (NaN if n = 0). */
+double es_vec_quantile(const double *x, size_t n, double q);
+/* The value at 1-based rank r of x as ordered (sort it first): fractional
+** ranks interpolate linearly between neighbours; r < 1 gives x[0]; ranks
+** past the end give 0 -- the vector continues with the zeros a sparse
+** accumulator leaves out -- (n, n+1) interpolating towards that 0. */
+double es_vec_at_rank(const double *x, size_t n, double r);
 
 /* ---- period loss table rows (es_plt.c) ---- */
+/* SPLT, MPLT and QPLT (OUTPUTS.md 4.3): every row of an event's records
+** times the event's occurrences, written by one call per event into up to
+** three tables (CSV or bin, with the columns of lua/evstream/tables.lua:
+** 12, 17 and 11).  Events not in the occurrence file give no rows. */
+enum { ES_PLT_SPLT = 0, ES_PLT_MPLT = 1, ES_PLT_QPLT = 2, ES_PLT_NTABLES = 3 };
+typedef struct es_plt_opts {
+    const es_occurrence *occ; /* required; must outlive the kernel */
+    const double *weights;    /* w[0..P] (es_periods_load), or NULL: 1/P */
+    const float *quantiles;   /* QPLT probabilities, file order (copied) */
+    size_t nquantiles;
+    int32_t len_sample;       /* N of the stream */
+    int threads;              /* worker threads formatting rows; 0: the caller's */
+} es_plt_opts;
+typedef struct es_plt es_plt;
+void es_plt_defaults(es_plt_opts *o);
+/* tables[ES_PLT_*]: the tables to write, NULL for those not wanted; only
+** their column formats and -E mode are read here (and copied).  NULL on a
+** bad option (err). */
+es_plt *es_plt_new(const es_plt_opts *o, const es_table *const tables[ES_PLT_NTABLES], char *err, size_t errlen);
+/* The rows of one whole event of a summary stream, into the same tables
+** (with threads on, some rows may still be pending when it returns).
+** 0, or -1 with err: a period of the event outside 1..P, a sample count or
+** stream type mismatch, a write error. */
+int es_plt_event(es_plt *p, const es_batch *b, es_table *const tables[ES_PLT_NTABLES], char *err, size_t errlen);
+/* Write every pending row: call before closing the tables. 0 or -1. */
+int es_plt_flush(es_plt *p, es_table *const tables[ES_PLT_NTABLES], char *err, size_t errlen);
+/* Worker threads (0: none); only while no row is pending. 0 or -1. */
+int es_plt_set_threads(es_plt *p, int n);
+/* Rows written so far into table ES_PLT_* (pending rows not counted). */
+uint64_t es_plt_rows(const es_plt *p, int table);
+/* Stops the workers; pending rows are dropped. */
+void es_plt_free(es_plt *p);
 
-/* ---- ALT / ALCT reductions (es_aal.c) ---- */
+/* ---- ALT / ALCT reductions (es_aal.c) ----
+** aalpy (OUTPUTS.md 4.4) from the per-(summary, period) sums V[0..N] of an
+** accumulator (slot 0: the -1 mean, 1..N: the samples): per summary the
+** analytical sums A1 = sum V0*w, A2 = sum V0^2*w and, per ALCT subset k
+** (samples 2^k .. 2^(k+1)-1; the last subset is all N samples), T1 = sum
+** V_s*w, T2 = sum V_s^2*w, T3 = sum (block total)^2, each added in the
+** reference's order (summaries, then periods ascending; inside a group the
+** blocks, then the remaining samples), so the tables match byte for byte.
+** Memory: (2 + 3 * subsets) doubles per summary that has a group. */
+typedef struct es_aal_opts {
+    int32_t len_sample;      /* N */
+    int32_t nperiods;        /* P, the occurrence file's number of periods */
+    const double *weights;   /* w[0..P] (es_periods_load; w[0] unused) or NULL: 1/P each */
+    int subsets;             /* 1: the ALCT subsets (aalpy -c; it also orders the ALT sums) */
+} es_aal_opts;
+typedef struct es_aal es_aal;
+/* The 13 ALCT values after SummaryId, in column order. */
+enum { ES_ALCT_VALUES = 13 };
 
-/* ---- EP curves (es_lec.c) ---- */
+es_aal *es_aal_new(const es_aal_opts *o, char *err, size_t errlen);
+void es_aal_free(es_aal *r);
+/* One (summary, period) group: v[0..N]. Groups must come in ascending
+** (summary, period) order. 0, or -1 with err set. */
+int es_aal_group(es_aal *r, int32_t summary_id, int32_t period, const double *v, char *err, size_t errlen);
+/* Every key of a (sum) accumulator, in its key order. 0 or -1. */
+int es_aal_add_acc(es_aal *r, es_acc *a, char *err, size_t errlen);
+/* The largest summary id that had a group (0: none; ALCT has rows for 1..it). */
+int32_t es_aal_max_summary(const es_aal *r);
+/* Summaries that had a group, ascending; ids valid until the next add. */
+size_t es_aal_nused(const es_aal *r);
+const int32_t *es_aal_used(const es_aal *r);
+int es_aal_is_used(const es_aal *r, int32_t summary_id);
+/* Subsets: their number and sizes (1, 2, 4, ..., N; just N without subsets). */
+int es_aal_nsubsets(const es_aal *r);
+int32_t es_aal_subset_size(const es_aal *r, int k);
+/* The raw sums of a summary (zeros when unused): a[0..1] = A1, A2;
+** t[0..2] = T1, T2, T3 of subset k. */
+void es_aal_sums(const es_aal *r, int32_t summary_id, int k, double a[2], double t[3]);
+/* ALT values: type 1 (analytical, n = P) or 2 (sample, n = P*N). */
+void es_aal_alt(const es_aal *r, int32_t summary_id, int type, double *mean, double *sd);
+/* z of a two-sided confidence level (Abramowitz-Stegun 26.2.23, as aalpy). */
+double es_aal_z(double confidence);
+/* ALCT row of summary_id and subset k: v = MeanLoss .. RelativeErrorVuln. */
+void es_aal_alct(const es_aal *r, int32_t summary_id, int k, double z, double v[ES_ALCT_VALUES]);
 
-/* ---- table concatenation (es_kat.c) ---- */
+/* ---- EP curves (es_lec.c) ----
+** EPT and PSEPT (OUTPUTS.md 4.5) from keyed accumulators of (summary,
+** period) keys: a SUM accumulator for AEP, a MAX one for OEP (float32
+** slots, as the reference's agg/max; slot 0 = sidx -1, 1..N = samples). */
+enum { ES_EPCALC_MEANDR = 1, ES_EPCALC_FULL = 2, ES_EPCALC_PERSAMPLEMEAN = 3, ES_EPCALC_SAMPLEMEAN = 4 };
+enum { ES_EPTYPE_OEP = 1, ES_EPTYPE_OEP_TVAR = 2, ES_EPTYPE_AEP = 3, ES_EPTYPE_AEP_TVAR = 4 };
+
+/* One loss of a curve and the period it belongs to (for its weight). */
+typedef struct es_lec_item { float value; int32_t period; } es_lec_item;
+/* Sort ascending with numba's quicksort (np.argsort inside a jitted
+** function): equal values end up in the reference's order. */
+void es_lec_sort(es_lec_item *v, size_t n);
+/* Ascending, for a curve: es_lec_sort when ties_matter (weighted curves),
+** else any order of equal values (a radix sort; *scratch grows as needed,
+** the caller frees it). */
+void es_lec_sort_values(es_lec_item *v, size_t n, int ties_matter, es_lec_item **scratch, size_t *scap);
+
+/* The parameters of one curve (OUTPUTS.md 4.5, "Inputs to one curve"). */
+typedef struct es_lec_curve {
+    double max_rp;           /* unweighted: the largest return period (P or P*N) */
+    double divisor;          /* each value is divided by it (N for the per-sample mean) */
+    double c;                /* weighted: the cumulative weight constant */
+    const double *weights;   /* weighted: w[period] (already divided by N); NULL: unweighted */
+    const int32_t *rp;       /* return periods (descending, > 0); NULL: a row per value */
+    size_t nrp;
+    const int32_t *unused;   /* weighted padding: the unused periods, ascending */
+    size_t nunused;
+} es_lec_curve;
+/* One curve over v[0..n) (sorted in place): its rows (a, b, eptype, RP,
+** loss), then its TVaR rows (a, b, eptype_tvar, ...). 0 or -1 (write). */
+int es_lec_curve_rows(const es_lec_curve *cv, es_lec_item *v, size_t n, es_table *out, int32_t a, int32_t b,
+                      int32_t eptype, int32_t eptype_tvar);
+
+typedef struct es_lec_opts {
+    int32_t nperiods;        /* P, from occurrence.bin */
+    const double *weights;   /* periods.bin weighting w[0..P] (es_periods_load); NULL: unweighted */
+    const int32_t *rp;       /* return periods (es_returnperiods_load); NULL: no -r */
+    size_t nrp;
+} es_lec_opts;
+/* One block of rows, every summary of acc in ascending order, then the
+** block's TVaR rows.  calc MEANDR, FULL, SAMPLEMEAN: EPT rows into ept.
+** calc PERSAMPLEMEAN: the wheatsheaf, PSEPT rows into psept (may be NULL)
+** and the per-sample mean into ept (may be NULL; weighted, its rows are the
+** mean of the PSEPT losses at each return period: needs o->rp).  eptype
+** ES_EPTYPE_OEP (pass the MAX accumulator) or ES_EPTYPE_AEP (the SUM one).
+** 0, or -1 with err set. */
+int es_lec_block(es_acc *acc, int calc, int eptype, const es_lec_opts *o, es_table *ept, es_table *psept, char *err,
+                 size_t errlen);
+
+/* ---- table concatenation (es_kat.c) ----
+** katpy (OUTPUTS.md 4.6): per-partition ELT / PLT tables into one.  Sorted:
+** a streaming k-way merge on (EventId[, Period]), ties to the lower input
+** index, memory a read buffer per input; each input must be in EventId
+** order (else an error naming the file and line or row).  Unsorted: the
+** inputs one after the other.  CSV inputs: an optional header on line 1
+** (it must be the table's) is dropped and rows are copied as bytes (only
+** the key fields are parsed; CRLF rows get "\n").  Packed inputs (4 bytes a
+** column, little-endian) are copied, or formatted with the columns' CSV
+** formats; a size that is not a whole number of rows is an error. */
+typedef struct es_kat_opts {
+    const es_col *cols;   /* the table's columns: names (the header) and formats */
+    int ncol;
+    int key[2];           /* column index of EventId, and of Period (PLT) or -1 */
+    int sorted;           /* 1: merge on the key; 0: concatenate in order */
+    int in_bin;           /* inputs are packed rows; else CSV */
+    int out_bin;          /* packed rows out (packed inputs only); else CSV with a header */
+    const char *name;     /* the table's name for messages ("QPLT") */
+} es_kat_opts;
+/* Write the inputs paths[0..n) to out (not closed: commit it on success
+** only).  0, or -1 with one line in err naming the file (and line / row). */
+int es_kat_run(const es_kat_opts *o, const char *const *paths, int n, es_out *out, char *err, size_t errlen);
 
 #endif

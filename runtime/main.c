@@ -1,6 +1,6 @@
 /*
-** main.c -- the evstream command line: info, gen, run (run lives in the
-** Lua bridge, es_lua.c; this file never touches the Lua API).
+** main.c -- the evstream command line: info, gen, run, scripts (run lives
+** in the Lua bridge, es_lua_host.c; this file never touches the Lua API).
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -162,7 +162,7 @@ static int main_gen(int argc, char **argv) {
     es_out *out;
     int i, e;
     es_gen_defaults(&o);
-    for (i = 0; i < argc; i++) {
+    for (i = 0; i < argc; i += 2) { /* every option takes a value */
         int rc;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(gen_usage, stdout);
@@ -178,7 +178,6 @@ static int main_gen(int argc, char **argv) {
                                      : "evstream gen: bad value for %s: %s\n", argv[i], argv[i + 1]);
             return 2;
         }
-        i++;
     }
     if ((int64_t)o.first_event - 1 + o.events > INT32_MAX) {
         fprintf(stderr, "evstream gen: event ids would pass %d\n", INT32_MAX);

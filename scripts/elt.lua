@@ -26,7 +26,7 @@ local opts = cli.parse({...}, {
 })
 
 if not (opts.selt or opts.melt or opts.qelt) then
-  error("elt: nothing to do: give at least one of -s, -m, -q (see --help)", 0)
+  cli.die("nothing to do: give at least one of -s, -m, -q (see --help)")
 end
 
 -- The reference layouts: column names and printf formats.
@@ -42,11 +42,7 @@ local N                    -- samples per record
 local q                    -- quantile probabilities (a vec)
 local rates                -- event_id -> rate, or nil (EventRate prints nan)
 local NAN = evstream.NAN
-
-local function check(v, err)
-  if not v then error("elt: " .. err, 0) end
-  return v
-end
+local check = cli.check    -- a value, or (nil, msg): stop with "elt: msg"
 
 local function open_table(path, columns)
   if not path then return nil end
@@ -66,10 +62,9 @@ end
 
 function begin(info)
   if info.source ~= evstream.SUMMARY_STREAM_ID then
-    error(("elt: input is a %s stream; elt reads summary streams (evstream run summary makes them)")
-      :format(info.source_name), 0)
+    cli.die("input is a %s stream; elt reads summary streams (evstream run summary makes them)", info.source_name)
   end
-  if not inputs.isdir(opts.run_dir) then error("elt: run dir " .. opts.run_dir .. ": not a directory", 0) end
+  if not inputs.isdir(opts.run_dir) then cli.die("run dir %s: not a directory", opts.run_dir) end
   N = info.len_sample
   if opts.qelt then
     q = check(inputs.quantiles(opts.quantiles or (opts.run_dir .. "/input/quantile.bin")))

@@ -27,10 +27,7 @@ local opts = cli.parse({...}, {
   },
 })
 
-local ERR = {__tostring = function(e) return e.msg end}
-local function die(fmt, ...)
-  error(setmetatable({msg = "fromcsv: " .. fmt:format(...)}, ERR), 0)
-end
+local die, check = cli.die, cli.check   -- one line "fromcsv: ...", no traceback
 
 local function int_opt(v, name, lo)
   if v == nil then return nil end
@@ -44,7 +41,7 @@ local conv
 
 function begin(info)
   local t = opts.type and TYPES[opts.type]
-  local c, err = evstream.csv_stream{
+  conv = check(evstream.csv_stream{
     path = opts.output,
     source = t and t[1],
     agg = (opts.agg == "coverage" and evstream.COVERAGE_STREAM) or (opts.agg == "item" and evstream.ITEM_STREAM)
@@ -52,15 +49,9 @@ function begin(info)
     len_sample = int_opt(opts.samples, "-N/--samples", 0),
     summary_set_id = int_opt(opts.set, "--set", 1),
     header = opts.noheader and false or nil,
-  }
-  if not c then die("%s", err) end
-  conv = c
+  })
   local paths = info.inputs or {}
   if #paths == 0 then paths = {"-"} end
-  for _, p in ipairs(paths) do
-    local ok, msg = conv:feed(p)
-    if not ok then die("%s", msg) end
-  end
-  local ok, msg = conv:close()
-  if not ok then die("%s", msg) end
+  for _, p in ipairs(paths) do check(conv:feed(p)) end
+  check(conv:close())
 end

@@ -27,16 +27,8 @@ local opts = cli.parse({...}, {
   options = options,
 })
 
--- Errors are one line: an error object whose text is the message (the
--- host adds no traceback to those).
-local ERR = {__tostring = function(e) return e.msg end}
-local function die(fmt, ...)
-  error(setmetatable({msg = "summary: " .. fmt:format(...)}, ERR), 0)
-end
-local function check(v, err, ...)
-  if not v then die("%s", err) end
-  return v, err, ...
-end
+-- Errors are one line "summary: ...", no traceback (evstream.cli).
+local die, check = cli.die, cli.check
 
 if not opts.type then die("give the run type with -t gul|il|ri (see --help)") end
 

@@ -36,11 +36,11 @@ local opts = cli.parse({...}, {
 local levels = {}
 for p in tostring(opts.levels):gmatch("[^,]+") do
   local v = tonumber(p)
-  if not v or v <= 0 or v >= 1 then error("tail: bad level '" .. p .. "' (want numbers in (0,1))", 0) end
+  if not v or v <= 0 or v >= 1 then cli.die("bad level '%s' (want numbers in (0,1))", p) end
   levels[#levels + 1] = v
 end
-if #levels == 0 then error("tail: no levels", 0) end
-if not (opts.target > 0) then error("tail: the target relative error must be > 0", 0) end
+if #levels == 0 then cli.die("no levels") end
+if not (opts.target > 0) then cli.die("the target relative error must be > 0") end
 
 local N
 local loss = {}       -- S -> vec of event losses L_e
@@ -48,10 +48,10 @@ local var = {}        -- S -> sum over events of sd_e^2
 
 function begin(info)
   if info.source ~= evstream.SUMMARY_STREAM_ID then
-    error(("tail: input is a %s stream; tail reads summary streams"):format(info.source_name), 0)
+    cli.die("input is a %s stream; tail reads summary streams", info.source_name)
   end
   N = info.len_sample
-  if N < 1 then error("tail: the streams carry no samples (len_sample 0)", 0) end
+  if N < 1 then cli.die("the streams carry no samples (len_sample 0)") end
 end
 
 function event(ev)
@@ -86,7 +86,7 @@ function finish()
     cols[#cols + 1] = {("TVaR_%g"):format(p), "%.6f"}
   end
   for _, c in ipairs{{"RelError", "%.6f"}, {"SamplesNeeded", "%d"}, {"Converged", "%d"}} do cols[#cols + 1] = c end
-  local t = assert(evstream.table{path = opts.output, columns = cols, format = opts.format, header = not opts.noheader})
+  local t = cli.check(evstream.table{path = opts.output, columns = cols, format = opts.format, header = not opts.noheader})
   local ids = {}
   for S in pairs(loss) do ids[#ids + 1] = S end
   table.sort(ids)
@@ -115,5 +115,5 @@ function finish()
     row[#row + 1] = re <= opts.target and 1 or 0
     t:row(table.unpack(row))
   end
-  assert(t:close())
+  cli.check(t:close())
 end

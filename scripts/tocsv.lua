@@ -23,10 +23,7 @@ local opts = cli.parse({...}, {
   },
 })
 
-local ERR = {__tostring = function(e) return e.msg end}
-local function die(fmt, ...)
-  error(setmetatable({msg = "tocsv: " .. fmt:format(...)}, ERR), 0)
-end
+local die, check = cli.die, cli.check   -- one line "tocsv: ...", no traceback
 
 local t, sources, pair_opts
 
@@ -60,9 +57,7 @@ end
 function begin(info)
   local columns
   columns, sources, pair_opts = layout(info)
-  local w, err = evstream.table{path = opts.output, columns = columns, header = not opts.noheader}
-  if not w then die("%s", err) end
-  t = w
+  t = check(evstream.table{path = opts.output, columns = columns, header = not opts.noheader})
 end
 
 -- A write error (a closed pipe, a full disk) is reported on one line.
@@ -76,6 +71,5 @@ function event(ev)
 end
 
 function finish()
-  local ok, err = t:close()
-  if not ok then die("%s", err) end
+  check(t:close())
 end

@@ -11,7 +11,23 @@
 -- Values land under the long name without dashes (opts.selt). Options
 -- without `arg` are flags (true when given). `--help` prints the usage and
 -- exits 0; a bad option raises "name: message" (exit status 1 under run).
+--
+-- Errors a user should see -- a missing file, a bad value, a write error --
+-- go through die and check: one line "name: message" (the name given to
+-- parse), exit status 1 under `evstream run`, no traceback (that is for bugs
+-- in the script):
+--
+--   if not opts.selt then cli.die("nothing to do: give -s (see --help)") end
+--   cli.die("bad level '%s' (want numbers in (0,1))", p)   -- string.format
+--   local t = cli.check(evstream.table{...})   -- a value, or nil, msg: dies with msg
+--   cli.check(t:close())
 local M = {}
+
+local script_name -- from the last parse(), for die's prefix
+
+-- Errors are objects whose text is the message: the run host prints those
+-- as they are, without a traceback, whatever the text looks like.
+local ERR = {__tostring = function(e) return e.msg end}
 
 local RUNTIME_HELP = [[
 runtime options (evstream run):
@@ -42,12 +58,27 @@ function M.usage(spec)
   return table.concat(lines, "\n") .. "\n" .. RUNTIME_HELP
 end
 
+-- die(fmt, ...) / die(msg): raise the one-line error "NAME: message";
+-- fmt is a string.format pattern only when arguments follow it.
+function M.die(fmt, ...)
+  local msg = select("#", ...) > 0 and fmt:format(...) or tostring(fmt)
+  error(setmetatable({msg = script_name and (script_name .. ": " .. msg) or msg}, ERR), 0)
+end
+
+-- check(v, ...): v and the values after it when v is true-ish, else die
+-- with the message that follows it (the `nil, msg` of a failed call).
+function M.check(v, ...)
+  if v then return v, ... end
+  M.die((...) ~= nil and tostring((...)) or "failed")
+end
+
 local function fail(spec, fmt, ...)
   error(("%s: " .. fmt .. " (see --help)"):format(spec.name, ...), 0)
 end
 
 function M.parse(args, spec)
   local byname, opts, rest = {}, {}, {}
+  script_name = spec.name
   for _, o in ipairs(spec.options) do
     for i = 1, 2 do if o[i] then byname[o[i]] = o end end
     if o.default ~= nil then opts[key_of(o)] = o.default end

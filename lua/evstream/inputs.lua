@@ -22,80 +22,48 @@ function M.isdir(path)
   return lfs.attributes(path, "mode") == "directory"
 end
 
--- quantile.bin: float32 probabilities, in file order (duplicates kept).
+-- quantile.bin (or quantile.csv): float32 probabilities, in file order
+-- (duplicates kept), as a vec. The C loader names the byte or line of
+-- anything malformed.
 function M.quantiles(path)
-  return evstream.floats(path)
+  return evstream.quantiles(path)
 end
 
--- Event rates: CSV "EventIds,Event_rates" or binary {int32, float32}.
--- Returns a table event_id -> rate (float32).
+-- Event rates: CSV "EventIds,Event_rates" (header optional) or binary
+-- {int32, float32} when the name ends in .bin. Returns a table
+-- event_id -> rate (float32); a later row for the same event wins.
 function M.event_rates(path)
-  local s, err = readall(path)
-  if not s then return nil, err end
-  local rates = {}
-  if path:match("%.bin$") then
-    if #s % 8 ~= 0 then return nil, path .. ": size is not a multiple of 8 bytes" end
-    for pos = 1, #s, 8 do
-      local id, rate = string.unpack("<i4f", s, pos)
-      rates[id] = rate
-    end
-    return rates
-  end
-  local n = 0
-  for line in s:gmatch("[^\r\n]+") do
-    n = n + 1
-    if n > 1 or not line:match("^%s*[%a_]") then
-      local id, rate = line:match("^%s*(%-?%d+)%s*,%s*([^,%s]+)%s*$")
-      id, rate = tonumber(id), tonumber(rate)
-      if not id or not rate then return nil, ("%s:%d: cannot parse '%s'"):format(path, n, line) end
-      rates[math.tointeger(id)] = evstream.f32(rate)
-    end
-  end
-  return rates
+  return evstream.event_rates(path)
 end
 
--- occurrence.bin: returns {date_opts=, periods=P, granular=bool,
--- date_algorithm=bool, occ = {[event_id] = {period, date, period, date, ...}}}.
+-- The Oasis input files below have one parser each, in C (es_occ.c): these
+-- are the same loaders under the names scripts used before, so that no
+-- script parses these files in Lua. The .bin form, or the .csv form when
+-- the name ends in .csv; nil and a one-line message naming the file and
+-- the byte (or line) of anything malformed.
+
+-- occurrence.bin: the occurrence object of evstream.occurrence (o:periods(),
+-- o:granular(), o:date_algorithm(), o:event(id) -> periods, date ids in file
+-- order, o:date(id), ...; see README "Statistics across events").
 function M.occurrence(path)
-  local s, err = readall(path)
-  if not s then return nil, err end
-  if #s < 8 then return nil, path .. ": truncated header" end
-  local opts, periods = string.unpack("<i4i4", s)
-  local granular = (opts >> 1) ~= 0
-  local rec, fmt = granular and 16 or 12, granular and "<i4i4i8" or "<i4i4i4"
-  if (#s - 8) % rec ~= 0 then return nil, ("%s: %d bytes of records is not a multiple of %d"):format(path, #s - 8, rec) end
-  local occ = {}
-  for pos = 9, #s, rec do
-    local ev, p, d = string.unpack(fmt, s, pos)
-    local t = occ[ev]
-    if not t then t = {}; occ[ev] = t end
-    t[#t + 1] = p
-    t[#t + 1] = d
-  end
-  return {date_opts = opts, periods = periods, granular = granular, date_algorithm = (opts & 1) ~= 0, occ = occ}
+  return evstream.occurrence(path)
 end
 
--- periods.bin: {[period_no] = weighting (float64)}.
-function M.periods(path)
-  local s, err = readall(path)
-  if not s then return nil, err end
-  if #s % 12 ~= 0 then return nil, path .. ": size is not a multiple of 12 bytes" end
-  local w = {}
-  for pos = 1, #s, 12 do
-    local p, weight = string.unpack("<i4d", s, pos)
-    w[p] = weight
+-- periods.bin: a vec of the P weights, w[p] for period p; the file must
+-- hold exactly the periods 1..P. P: a number, or the occurrence object
+-- whose number of periods the file belongs to.
+function M.periods(path, P)
+  if type(P) == "userdata" then P = P:periods() end
+  if math.type(P) ~= "integer" then
+    error("inputs.periods: give the number of periods P (or the occurrence object) as the second argument", 2)
   end
-  return w
+  return evstream.periods(path, P)
 end
 
--- returnperiods.bin: int32 list, in file order.
+-- returnperiods.bin: the list of return periods in file order (positive,
+-- strictly decreasing; may be empty).
 function M.return_periods(path)
-  local s, err = readall(path)
-  if not s then return nil, err end
-  if #s % 4 ~= 0 then return nil, path .. ": size is not a multiple of 4 bytes" end
-  local t = {}
-  for pos = 1, #s, 4 do t[#t + 1] = string.unpack("<i4", s, pos) end
-  return t
+  return evstream.returnperiods(path)
 end
 
 -- The *.bin files of a work folder, sorted by name (as aalpy/lecpy read them).

@@ -62,4 +62,139 @@ for flag, k in pairs{["-s"] = "SELT", ["-m"] = "MELT", ["-q"] = "QELT", ["-S"] =
   M.byname[flag] = M[k]
 end
 
+-- ---- reading tables back (scripts/plot.lua) ----
+
+local function with_layout(t)
+  t.record = 4 * #t.columns
+  local names = {}
+  for i, c in ipairs(t.columns) do names[i] = c[1] end
+  t.header = table.concat(names, ",")
+  return t
+end
+
+-- The table of scripts/tail.lua: its VaR/TVaR columns depend on the levels
+-- it was run with, so the entry is made per list of levels.
+function M.tail(levels)
+  local cols = {{"SummaryId", "%d"}, {"Events", "%d"}, {"MeanLoss", "%.6f"}, {"SDLoss", "%.6f"}, {"CV", "%.6f"}}
+  for _, p in ipairs(levels) do
+    cols[#cols + 1] = {("VaR_%g"):format(p), "%.6f"}
+    cols[#cols + 1] = {("TVaR_%g"):format(p), "%.6f"}
+  end
+  for _, c in ipairs{{"RelError", "%.6f"}, {"SamplesNeeded", "%d"}, {"Converged", "%d"}} do cols[#cols + 1] = c end
+  return with_layout{name = "tail", levels = levels, columns = cols}
+end
+
+-- The entry whose header is these column names (a list), or nil.
+function M.detect(names)
+  local header = table.concat(names, ",")
+  for _, k in ipairs{"SELT", "MELT", "QELT", "SPLT", "MPLT", "QPLT", "ALT", "ALT_MEANONLY", "ALCT", "EPT", "PSEPT"} do
+    if M[k].header == header then return M[k] end
+  end
+  -- tail: the fixed columns around VaR_p,TVaR_p pairs
+  local n = #names
+  if n >= 10 and (n - 8) % 2 == 0 and names[2] == "Events" and names[5] == "CV" then
+    local levels = {}
+    for i = 6, n - 3, 2 do
+      local p = tonumber(names[i]:match("^VaR_(.+)$") or "")
+      if not p then return nil end
+      levels[#levels + 1] = p
+    end
+    local t = M.tail(levels)
+    if t.header == header then return t end
+  end
+  return nil
+end
+
+-- A CSV field as a number: Lua's tonumber, plus the nan/inf that printf writes.
+local SPECIAL = {nan = 0 / 0, ["-nan"] = 0 / 0, inf = math.huge, ["-inf"] = -math.huge,
+                 infinity = math.huge, ["-infinity"] = -math.huge}
+
+local function to_number(s)
+  local v = tonumber(s)
+  if v then return v end
+  return SPECIAL[s:lower():match("^%s*(.-)%s*$")]
+end
+
+-- A table that evstream (or the reference) wrote, back in memory:
+--   M.read(path, {def = entry, format = "csv"|"bin", noheader = bool})
+-- format defaults to "bin" for a .bin name, else "csv". A `-E bin` table has
+-- no header, so it needs `def` (int32 for "%d"/"%u" columns, float32 else).
+-- A CSV table is recognised by its header (M.detect); with `def` the header
+-- must be def's (a tail table takes its levels from its header). A CSV
+-- without a header line (its first field is a number, or `noheader`) needs
+-- `def`. CSV lines are split by evstream.inputs.csv, the project's reader.
+-- Returns {def = entry or nil, names = {...}, index = {[name] = i},
+-- rows = {{v1, v2, ...}, ...}} (numbers; integers in "%d" columns; nan and
+-- inf as printed), or nil and a message naming the path (and row).
+function M.read(path, opts)
+  opts = opts or {}
+  local def = opts.def
+  local format = opts.format or (path:lower():match("%.bin$") and "bin" or "csv")
+  local rows
+  if format == "bin" then
+    if not def then return nil, path .. ": a binary table has no header: its kind must be given" end
+    local f, err = io.open(path, "rb")
+    if not f then return nil, err end
+    local s = f:read("a")
+    f:close()
+    if #s % def.record ~= 0 then
+      return nil, ("%s: %d bytes is not a whole number of %s records (%d bytes each)"):format(path, #s, def.name,
+        def.record)
+    end
+    local layout = {"<"}
+    for _, c in ipairs(def.columns) do
+      layout[#layout + 1] = (c[2] == "%d" and "i4") or (c[2] == "%u" and "I4") or "f"
+    end
+    layout = table.concat(layout)
+    rows = {}
+    for pos = 1, #s, def.record do
+      local r = table.pack(string.unpack(layout, s, pos))
+      r[r.n], r.n = nil, nil    -- drop unpack's next position
+      rows[#rows + 1] = r
+    end
+  else
+    local inputs = require "evstream.inputs"
+    local header
+    header, rows = inputs.csv(path)
+    if not header then return nil, rows end
+    header[1] = header[1]:gsub("^\239\187\191", "")
+    if opts.noheader or to_number(header[1]) then
+      if not def then return nil, path .. ": no header line: the table kind must be given" end
+      table.insert(rows, 1, header)
+      if #header ~= #def.columns then
+        return nil, ("%s: %d fields, a %s table has %d"):format(path, #header, def.name, #def.columns)
+      end
+    else
+      for i, h in ipairs(header) do header[i] = h:match("^%s*(.-)%s*$") end
+      local found = M.detect(header)
+      if def and not (found and (found.header == def.header or found.name == "tail" and def.name == "tail")) then
+        return nil, ("%s: not the header of the %s table (%s)"):format(path, def.name, def.header)
+      end
+      def = found or def
+      if not def then
+        -- a table of other columns: plain numbers under the header's names
+        local cols = {}
+        for i, h in ipairs(header) do cols[i] = {h, "%f"} end
+        def = with_layout{name = nil, columns = cols}
+      end
+    end
+    local ints = {}
+    for i, c in ipairs(def.columns) do ints[i] = c[2] == "%d" or c[2] == "%u" end
+    for k, r in ipairs(rows) do
+      for i, s in ipairs(r) do
+        local v = to_number(s)
+        if v and ints[i] then v = math.tointeger(v) end
+        if not v then
+          return nil, ("%s: data row %d, column %s: '%s' is not %s"):format(path, k, def.columns[i][1],
+            s:sub(1, 40), ints[i] and "an integer" or "a number")
+        end
+        r[i] = v
+      end
+    end
+  end
+  local names, index = {}, {}
+  for i, c in ipairs(def.columns) do names[i], index[c[1]] = c[1], i end
+  return {def = def.name and def or nil, names = names, index = index, rows = rows}
+end
+
 return M

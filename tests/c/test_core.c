@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "evstream.h"
+#include "es_internal.h"
 #include "tap.h"
 
 /* ---- a little stream builder ---- */
@@ -376,7 +376,7 @@ static void test_out(void) {
 
 static void test_table(void) {
     char path[128], err[ES_ERR_MAX], buf[256];
-    es_col cols[3] = {{"A", ES_COL_INT, 0}, {"B", ES_COL_FLOAT, 2}, {"C", ES_COL_FLOAT, 6}};
+    es_col cols[3] = {{"A", ES_COL_INT, 0, 0}, {"B", ES_COL_FLOAT, 2, 0}, {"C", ES_COL_FLOAT, 6, 0}};
     int type, prec;
     es_table *t;
     FILE *f;

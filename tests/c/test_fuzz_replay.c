@@ -132,7 +132,7 @@ static int streams(target_fn fn, int stride, int reader, int skip_cfg) {
 static const char *const csv_texts[] = {
     "event_id,summary_id,sidx,loss\n1,1,-1,2.5\n1,1,1,3\n2,4,-5,1e3\n",
     "event_id,summary_id,exposure_value,sidx,loss\r\n1,1,10,1,nan\r\n\r\n1,1,10,2,0x1p-149\r\n",
-    "\xef\xbb\xbf" "event_id,coverage_id,sidx,loss\n7,2,-3,5\n7,2,1,inf\n",
+    "\357\273\277event_id,coverage_id,sidx,loss\n7,2,-3,5\n7,2,1,inf\n", /* a UTF-8 BOM first */
     "event_id,areaperil_id,vulnerability_id,bin_index,prob_to,bin_mean\n1,4294967295,3,1,0.5,0.1\n1,4294967295,3,2,1,0.9\n",
     "1,1,1,1\n1,1,2,2\nevent_id,summary_id,sidx,loss\n 2 , 3 , -1 , 4 \n",
     "event_id,item_id,sidx,loss\n1,1,0,1\n",

@@ -41,6 +41,21 @@ else
   skip "ELT conformance: $CONF not found"
 fi
 
+# specials after the samples, twice, or mixed in: read wherever they are, the last one wins
+if have_conf && [ -d "$CONF/elt/late_specials" ]; then
+  LS=$CONF/elt/late_specials
+  es run elt -i "$LS/summary.bin" -r "$LS" -s "$S/ls_s.csv" -m "$S/ls_m.csv" -q "$S/ls_q.csv"
+  es run elt -E bin -i "$LS/summary.bin" -r "$LS" -s "$S/ls_s.bin" -m "$S/ls_m.bin" -q "$S/ls_q.bin"
+  for t in s m q; do
+    same_file "$S/ls_$t.csv" "$LS/py_${t}elt.csv" "late specials: ${t}elt csv is byte-identical to the reference"
+    same_file "$S/ls_$t.bin" "$LS/py_${t}elt.bin" "late specials: ${t}elt bin is byte-identical to the reference"
+  done
+  is "$(sed -n 2p "$S/ls_m.csv" | cut -d, -f6,8)" "3.000000,10.000000" \
+    "late specials: MeanLoss from a -1 after the samples, MaxLoss from the last of two -5"
+else
+  skip "late specials ELT conformance: $CONF/elt/late_specials not found"
+fi
+
 # edge cases on our own fixtures
 mkdir -p "$S/run/input"
 lua5.4 -e 'io.write(string.pack("<fff", 0.1, 0.5, 0.9))' >"$S/run/input/quantile.bin"

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evstream.h"
+#include "es_internal.h"
 
 /* A failed property: print what and where, then abort so that libFuzzer
 ** (or the replay test) stops on this input. */

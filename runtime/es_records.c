@@ -1,0 +1,198 @@
+/*
+** es_records.c -- rows per record, the bulk path behind MELT/QELT-like
+** tables (t:records in Lua): for each record of an event, one row per
+** layout, or one row per probability for a layout that prints quantiles.
+**
+** The per-record values are computed once per record, and only those some
+** layout uses: the specials (one pass, es_batch_specials), the moments of
+** the dense samples, the quantiles.  The float32/float64 steps are those
+** of the reference (OUTPUTS.md 4.2), so rows print byte-identical.
+** Its scratch (dense samples, float32 probabilities and quantiles) lives
+** in the table and is reused from event to event.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "es_internal.h"
+
+static const es_name_id records_sources[] = {
+    {"event", ES_REC_EVENT},
+    {"id", ES_REC_ID},
+    {"exposure", ES_REC_EXPOSURE},
+    {"analytical_mean", ES_REC_ANALYTICAL_MEAN},
+    {"max_loss", ES_REC_MAX_LOSS},
+    {"mean", ES_REC_MEAN},
+    {"sd", ES_REC_SD},
+    {"max", ES_REC_MAX},
+    {"sum", ES_REC_SUM},
+    {"nonzero", ES_REC_NONZERO},
+    {"chance", ES_REC_CHANCE},
+    {"exposure_chance", ES_REC_EXPOSURE_CHANCE},
+    {"exposure_if_loss", ES_REC_EXPOSURE_IF_LOSS},
+    {"q", ES_REC_Q},
+    {"quantile", ES_REC_QUANTILE},
+    {"const", ES_REC_CONST},
+    {NULL, 0},
+};
+
+/* What a plan needs computed per record. */
+enum { REC_NEED_MOMENTS = 1, REC_NEED_QUANTILES = 2 };
+
+int es_records_source(const char *name) {
+    int id = es_name_lookup(records_sources, name);
+    return id == ES_REC_CONST ? -1 : id; /* a constant is given as a number */
+}
+
+const char *es_records_source_name(int src) {
+    const char *s = es_name_of(records_sources, src);
+    return s ? s : "?";
+}
+
+/* Sources whose value is always an integer (int columns take only those). */
+static int records_int_source(int src) {
+    return src == ES_REC_EVENT || src == ES_REC_ID || src == ES_REC_NONZERO;
+}
+
+static int records_has_q(const es_records_plan *p, int i) {
+    int k;
+    for (k = 0; k < p->ncol; k++)
+        if (p->src[i][k] == ES_REC_Q || p->src[i][k] == ES_REC_QUANTILE) return 1;
+    return 0;
+}
+
+static int records_need(const es_records_plan *p) {
+    int i, k, need = 0;
+    for (i = 0; i < p->nlay; i++)
+        for (k = 0; k < p->ncol; k++) {
+            int s = p->src[i][k];
+            if (s == ES_REC_QUANTILE) need |= REC_NEED_QUANTILES;
+            else if (s >= ES_REC_MEAN && s <= ES_REC_EXPOSURE_IF_LOSS) need |= REC_NEED_MOMENTS;
+        }
+    return need;
+}
+
+int es_records_check(const es_table *t, const es_records_plan *p, char *err, size_t errlen) {
+    int i, k;
+    if (p->nlay < 1 || p->nlay > ES_RECORDS_MAX_LAYOUTS) {
+        snprintf(err, errlen, "records: want 1..%d row layouts", ES_RECORDS_MAX_LAYOUTS);
+        return -1;
+    }
+    if (p->ncol != t->ncol || p->ncol > ES_MAX_COLS) {
+        snprintf(err, errlen, "records: %d sources per layout for %d columns (at most %d)", p->ncol, t->ncol,
+                 ES_MAX_COLS);
+        return -1;
+    }
+    for (i = 0; i < p->nlay; i++) {
+        if (records_has_q(p, i) && !p->q) {
+            snprintf(err, errlen, "records: a layout uses q/quantile but opts.quantiles is missing");
+            return -1;
+        }
+        for (k = 0; k < p->ncol; k++) {
+            int s = p->src[i][k];
+            if (s < 0 || s >= ES_REC_NSRC) {
+                snprintf(err, errlen, "records: column %d: unknown source %d", k + 1, s);
+                return -1;
+            }
+            if (t->cols[k].type != ES_COL_INT) continue;
+            if (s == ES_REC_CONST ? !es_col_int_ok(&t->cols[k], p->cst[i][k]) : !records_int_source(s)) {
+                if (s == ES_REC_CONST)
+                    snprintf(err, errlen, "records: column %d (%s) is an int column: %.17g is not an integer in its range",
+                             k + 1, t->cols[k].name, p->cst[i][k]);
+                else
+                    snprintf(err, errlen, "records: column %d (%s) is an int column: '%s' is not an integer", k + 1,
+                             t->cols[k].name, es_records_source_name(s));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Scratch of n floats in t, grown when needed. */
+static float *records_scratch(es_table *t, size_t n) {
+    if (n > t->scratch_cap) {
+        float *s = realloc(t->scratch, n * sizeof *s);
+        if (!s) return NULL;
+        t->scratch = s;
+        t->scratch_cap = n;
+    }
+    return t->scratch;
+}
+
+/* Values of record r for every source; the nq quantiles of qf into qout. */
+static void records_values(const es_batch *b, size_t r, int need, float *dense, const float *qf, size_t nq,
+                           double *val, float *qout) {
+    int32_t n = b->len_sample;
+    float x = b->exposure[r], sp[NUM_SPECIAL_SIDX];
+    unsigned found = es_batch_specials(b, r, sp);
+    val[ES_REC_EVENT] = b->event_id;
+    val[ES_REC_ID] = b->rec_id[r];
+    val[ES_REC_EXPOSURE] = x;
+    val[ES_REC_ANALYTICAL_MEAN] = found & (1u << (-MEAN_IDX - 1)) ? sp[-MEAN_IDX - 1] : 0.0f;
+    val[ES_REC_MAX_LOSS] = found & (1u << (-MAX_LOSS_IDX - 1)) ? sp[-MAX_LOSS_IDX - 1] : 0.0f;
+    if (need) {
+        float *v = es_dense(b, r, n, dense);
+        if (need & REC_NEED_MOMENTS) {
+            es_moments m;
+            es_moments_of(v, n, &m);
+            val[ES_REC_MEAN] = m.mean;
+            val[ES_REC_SD] = m.sd;
+            val[ES_REC_MAX] = m.max;
+            val[ES_REC_SUM] = m.sum;
+            val[ES_REC_NONZERO] = m.nonzero;
+            val[ES_REC_CHANCE] = n > 0 ? (double)m.nonzero / n : 0.0;
+            val[ES_REC_EXPOSURE_CHANCE] = (double)x * val[ES_REC_CHANCE];
+            val[ES_REC_EXPOSURE_IF_LOSS] = m.nonzero > 0 ? x : 0.0;
+        }
+        if (need & REC_NEED_QUANTILES) es_quantiles(v, n, qf, nq, qout);
+    }
+}
+
+static int records_row(es_table *t, const int *src, const double *cst, const double *val, double qv, double qq) {
+    int k, rc = 0;
+    for (k = 0; k < t->ncol && !rc; k++) {
+        int s = src[k];
+        double v = s == ES_REC_CONST ? cst[k] : s == ES_REC_Q ? qv : s == ES_REC_QUANTILE ? qq : val[s];
+        if (t->cols[k].type == ES_COL_INT) rc = es_table_cell_i32(t, k, (int32_t)(int64_t)v);
+        else rc = es_table_cell_f64(t, k, v);
+    }
+    return rc ? rc : es_table_end_row(t);
+}
+
+int es_table_records(es_table *t, const es_batch *b, const es_records_plan *p) {
+    double val[ES_REC_NSRC];
+    float *dense = NULL, *qf = NULL, *qout = NULL;
+    int need = records_need(p), i, hasq[ES_RECORDS_MAX_LAYOUTS];
+    size_t r, k, nq = p->q ? p->nq : 0;
+    size_t n = b->len_sample > 0 ? (size_t)b->len_sample : 0;
+    if (t->async && es_table_drain(t)) return -1;
+    if (need) {
+        /* dense samples, then the float32 probabilities and their quantiles */
+        if (!(dense = records_scratch(t, n + 2 * nq + 1))) {
+            if (!t->out->err) t->out->err = ENOMEM;
+            return -1;
+        }
+        if ((need & REC_NEED_QUANTILES) && nq) {
+            qf = dense + n;
+            qout = qf + nq;
+            for (k = 0; k < nq; k++) qf[k] = (float)p->q[k];
+        } else {
+            need &= ~REC_NEED_QUANTILES;
+        }
+    }
+    for (i = 0; i < p->nlay; i++) hasq[i] = records_has_q(p, i);
+    val[ES_REC_CONST] = 0;
+    for (r = 0; r < b->nrec; r++) {
+        if (p->where_exposure && !(b->exposure[r] > 0.0f)) continue;
+        records_values(b, r, need, dense, qf, nq, val, qout);
+        for (i = 0; i < p->nlay; i++) {
+            if (!hasq[i]) {
+                if (records_row(t, p->src[i], p->cst[i], val, 0, 0)) return -1;
+                continue;
+            }
+            for (k = 0; k < nq; k++)
+                if (records_row(t, p->src[i], p->cst[i], val, p->q[k], qout ? qout[k] : 0)) return -1;
+        }
+    }
+    return 0;
+}

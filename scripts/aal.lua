@@ -1,0 +1,243 @@
+-- aal.lua: the Oasis average annual loss and convergence tables ALT and ALCT (OUTPUTS.md 4.4)
+-- from summary streams, identical to the reference aalpy.
+--
+--   evstream run aal --run-dir RUN -K gul -a alt.csv -c alct.csv
+--   evstream run aal --run-dir RUN -i part1.bin --partial p1.state    # partitioned runs:
+--   evstream run aal --run-dir RUN --merge p1.state p2.state -a alt.csv  # = one run over all parts
+--
+-- Built on the public cross-event API: an accumulator sums every record
+-- into its (summary, period) keys in C, one call per event; evstream.aal
+-- reduces the keys to the per-summary sums in C; this script only decides
+-- which rows to write.
+local evstream = require "evstream"
+local cli = require "evstream.cli"
+local files = require "evstream.inputs"
+local tables = require "evstream.tables"
+
+local opts, rest = cli.parse({...}, {
+  name = "aal",
+  about = "Average annual loss (ALT) and convergence (ALCT) tables from summary streams, identical to the Oasis reference.",
+  positional = true,
+  options = {
+    {"-K", "--subfolder", arg = "SUB", help = "read every *.bin stream of RUN_DIR/work/SUB/, sorted by name"},
+    {"-a", "--aal", arg = "PATH", help = "average annual loss table, ALT (- for stdout)"},
+    {"-c", "--alct", arg = "PATH", help = "average loss convergence table, ALCT"},
+    {"-M", "--meanonly", help = "ALT with the mean only (SummaryId,SampleType,MeanLoss)"},
+    {"-l", "--confidence", arg = "LEVEL", number = true, default = 0.95, help = "ALCT confidence level, 0 <= LEVEL < 1"},
+    {nil, "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/ and work/"},
+    {nil, "--run_dir", arg = "DIR", help = "the same (the reference's spelling)"},
+    {"-E", "--ext", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
+    {"-H", "--noheader", help = "no CSV header line"},
+    {nil, "--partial", arg = "STATE", help = "write the state of these inputs to STATE instead of tables"},
+    {nil, "--merge", arg = "STATE...", help = "write the tables of states made by --partial (reads no stream)"},
+  },
+})
+
+local function fail(fmt, ...)
+  error("aal: " .. fmt:format(...), 0)
+end
+
+local function check(v, err, ...)
+  if not v then fail("%s", err) end
+  return v, err, ...
+end
+
+-- ---- options ----
+local states = {}
+if opts.merge then
+  states[1] = opts.merge
+  for _, s in ipairs(rest) do states[#states + 1] = s end
+elseif #rest > 0 then
+  fail("unexpected argument %s (see --help)", rest[1])
+end
+if opts.partial and opts.merge then fail("--partial and --merge do not go together") end
+if opts.partial and (opts.aal or opts.alct) then
+  fail("--partial writes a state, not tables: drop -a/-c here and give them with --merge")
+end
+if not (opts.partial or opts.aal or opts.alct) then
+  fail("nothing to do: give -a ALT and/or -c ALCT, or --partial STATE (see --help)")
+end
+if opts.merge and opts.subfolder then fail("--merge reads states, not streams: drop -K") end
+if not (opts.confidence >= 0 and opts.confidence < 1) then
+  fail("-l %s: the confidence level must be in [0, 1)", tostring(opts.confidence))
+end
+local RUN = opts.run_dir
+local OCC_PATH = RUN .. "/input/occurrence.bin"
+local PERIODS_PATH = RUN .. "/input/periods.bin"
+local CSV = opts.ext == "csv"
+local NAN = evstream.NAN
+
+-- ---- inputs of the run directory ----
+local occ   -- occurrence: event -> periods (the accumulator's groups), P
+
+local function load_occurrence()
+  if not files.isdir(RUN) then fail("run dir %s: not a directory", RUN) end
+  if not files.exists(OCC_PATH) then fail("%s: no such file (aal needs the occurrence file)", OCC_PATH) end
+  occ = check(evstream.occurrence(OCC_PATH))
+end
+
+-- Period weights from periods.bin when there is one; nil: 1/P each.
+local function load_weights()
+  if not files.exists(PERIODS_PATH) then return nil end
+  return check(evstream.periods(PERIODS_PATH, occ:periods()))
+end
+
+-- ---- tables ----
+local function open_table(path, def)
+  return check(evstream.table{path = path, columns = def.columns, format = opts.ext, header = not opts.noheader})
+end
+
+-- One row. Python prints every NaN as "nan"; C would print the negative
+-- NaNs of the reduction (the bits the reference's .bin holds) as "-nan".
+local function put(t, ...)
+  if not CSV then return t:row(...) end
+  local v = table.pack(...)
+  for i = 1, v.n do
+    if v[i] ~= v[i] then v[i] = NAN end
+  end
+  t:row(table.unpack(v, 1, v.n))
+end
+
+-- ALT: the analytical rows of every summary that had a loss record in an
+-- occurrence, then the sample rows; -M: both types per summary.
+-- N = 0 (mean-only streams): no sample rows (the reference divides by zero).
+local function write_alt(r, n)
+  local t = open_table(opts.aal, opts.meanonly and tables.ALT_MEANONLY or tables.ALT)
+  if opts.meanonly then
+    for s in r:summaries() do
+      local m1, _, m2 = r:alt(s)
+      put(t, s, 1, m1)
+      if n > 0 then put(t, s, 2, m2) end
+    end
+  else
+    for s in r:summaries() do
+      local m1, sd1 = r:alt(s)
+      put(t, s, 1, m1, sd1)
+    end
+    if n > 0 then
+      for s in r:summaries() do
+        local _, _, m2, sd2 = r:alt(s)
+        put(t, s, 2, m2, sd2)
+      end
+    end
+  end
+  check(t:close())
+end
+
+-- ALCT: every summary id from 1 to the largest seen, each subset in turn
+-- (none when N = 0: there are no samples to converge).
+local function write_alct(r, n)
+  local t = open_table(opts.alct, tables.ALCT)
+  local nsub = #r:subsets()
+  for s = 1, n > 0 and r:max_summary() or 0 do
+    for k = 1, nsub do put(t, s, r:alct(s, k)) end
+  end
+  check(t:close())
+end
+
+local function write_tables(acc, source)
+  local n = acc:options().len_sample
+  local r = evstream.aal(acc, {periods = occ:periods(), weights = load_weights(), subsets = opts.alct ~= nil,
+                               confidence = opts.confidence})
+  if r:max_summary() == 0 then
+    -- the reference writes no file at all here; a table without rows says
+    -- the same thing and keeps the pipelines that expect it running
+    io.stderr:write(("evstream: aal: warning: no summary record of %s falls in an occurrence of %s: "
+      .. "the tables have no rows\n"):format(source, OCC_PATH))
+  end
+  if opts.aal then write_alt(r, n) end
+  if opts.alct then write_alct(r, n) end
+end
+
+-- ---- partial states ----
+-- A state is the accumulator's file; its meta line says what it holds, so
+-- that only states of the same kind of run merge.
+local STATE_KIND = "evstream aal state 1"
+
+local function state_meta(n, set)
+  return ("%s\nsamples=%d\nsummary_set=%d\noccurrence=%s\nperiods=%d\n"):format(STATE_KIND, n, set,
+    occ:fingerprint(), occ:periods())
+end
+
+local function parse_meta(path, meta)
+  if type(meta) ~= "string" or meta:sub(1, #STATE_KIND + 1) ~= STATE_KIND .. "\n" then
+    fail("%s: not a state written by aal --partial", path)
+  end
+  local m = {}
+  for k, v in meta:gmatch("(%w[%w_]*)=([^\n]*)") do m[k] = v end
+  if not (tonumber(m.samples) and tonumber(m.summary_set) and m.occurrence) then
+    fail("%s: state description is incomplete", path)
+  end
+  return m
+end
+
+local function merge_states()
+  local acc, first, seen = nil, nil, {}
+  for _, path in ipairs(states) do
+    if seen[path] then fail("%s: state given twice (its events would count twice)", path) end
+    seen[path] = true
+    local a, meta = evstream.load_accumulator(path)
+    if not a then fail("%s", meta) end
+    local m = parse_meta(path, meta)
+    if m.occurrence ~= occ:fingerprint() then
+      fail("%s: made with another occurrence file than %s", path, OCC_PATH)
+    end
+    if not first then
+      first, acc = {path = path, m = m}, a
+    else
+      if m.samples ~= first.m.samples then
+        fail("%s: %s samples per record, %s has %s", path, m.samples, first.path, first.m.samples)
+      end
+      if m.summary_set ~= first.m.summary_set then
+        fail("%s: summary set %s, %s has summary set %s", path, m.summary_set, first.path, first.m.summary_set)
+      end
+      acc:merge(a)
+      a:free()   -- its memory back now, not at the next collection
+    end
+  end
+  return acc
+end
+
+-- ---- hooks ----
+if opts.merge then
+  -- no event hook: no stream is read
+  function begin(info)
+    if #info.inputs > 0 then fail("--merge reads states, not streams: drop -i") end
+  end
+  function finish()
+    load_occurrence()
+    write_tables(merge_states(), "the states")
+  end
+else
+  local acc, set, N
+
+  function inputs(list)
+    load_occurrence()
+    if not opts.subfolder then return list end
+    if #list > 0 then fail("give either -K or -i, not both") end
+    local dir = RUN .. "/work/" .. opts.subfolder
+    local bins = check(files.bin_files(dir))
+    if #bins == 0 then fail("%s: no *.bin summary streams", dir) end
+    return bins
+  end
+
+  function begin(info)
+    if info.source ~= evstream.SUMMARY_STREAM_ID then
+      fail("input is a %s stream; aal reads summary streams (evstream run summary makes them)", info.source_name)
+    end
+    set, N = info.summary_set_id, info.len_sample
+    acc = check(evstream.accumulator{len_sample = info.len_sample, op = "sum", f64 = true, groups = occ})
+  end
+
+  function event(ev)
+    acc:add(ev)
+  end
+
+  function finish()
+    if opts.partial then
+      check(acc:save(opts.partial, state_meta(N, set)))
+    else
+      write_tables(acc, opts.subfolder and (RUN .. "/work/" .. opts.subfolder) or "the input")
+    end
+  end
+end

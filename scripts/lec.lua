@@ -1,0 +1,330 @@
+-- lec.lua: exceedance probability tables EPT and PSEPT, identical to the
+-- reference lecpy (OUTPUTS.md 4.5): full uncertainty, per-sample
+-- (wheatsheaf), sample mean and per-sample mean curves, AEP and OEP.
+--
+--   evstream run lec --run-dir RUN -K gul -O ept.csv -o psept.csv -F -f -W -w -S -s -M -m -r
+--   evstream run lec --run-dir RUN -i part1.bin --partial p1.state     # partitioned runs:
+--   evstream run lec --run-dir RUN --merge p1.state p2.state -O ept.csv -F  # = one run over all parts
+--
+-- Built on the public cross-event API: two accumulators gather the
+-- per-period loss of every (summary, period, sample) in C, one call per
+-- event -- the sum (AEP) and the largest event loss (OEP); evstream.ep_curves
+-- sorts, walks and writes each block of curves in C. This script only picks
+-- the blocks and their order.
+local evstream = require "evstream"
+local cli = require "evstream.cli"
+local files = require "evstream.inputs"
+local tables = require "evstream.tables"
+
+local opts, rest = cli.parse({...}, {
+  name = "lec",
+  about = "Exceedance probability tables (EPT, PSEPT) from summary streams, identical to the Oasis reference.",
+  positional = true,
+  options = {
+    {"-K", "--subfolder", arg = "SUB", help = "read every *.bin stream of RUN_DIR/work/SUB/, sorted by name"},
+    {"-O", "--ept", arg = "PATH", help = "exceedance probability table, EPT (- for stdout)"},
+    {"-o", "--psept", arg = "PATH", help = "per-sample exceedance probability table, PSEPT"},
+    {"-F", "--agg_full_uncertainty", help = "AEP, full uncertainty (every sample is a year)"},
+    {"-f", "--occ_full_uncertainty", help = "OEP, full uncertainty"},
+    {"-W", "--agg_wheatsheaf", help = "AEP per sample (wheatsheaf, into PSEPT)"},
+    {"-w", "--occ_wheatsheaf", help = "OEP per sample (wheatsheaf, into PSEPT)"},
+    {"-S", "--agg_sample_mean", help = "AEP of the per-period sample mean"},
+    {"-s", "--occ_sample_mean", help = "OEP of the per-period sample mean"},
+    {"-M", "--agg_wheatsheaf_mean", help = "AEP, per-sample mean (the mean of the wheatsheaf curves)"},
+    {"-m", "--occ_wheatsheaf_mean", help = "OEP, per-sample mean"},
+    {"-r", "--use_return_period", help = "losses at the return periods of RUN_DIR/input/returnperiods.bin"},
+    {nil, "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/ and work/"},
+    {nil, "--run_dir", arg = "DIR", help = "the same (the reference's spelling)"},
+    {"-E", "--ext", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
+    {"-H", "--noheader", help = "no CSV header line"},
+    {nil, "--partial", arg = "STATE", help = "write the state of these inputs to STATE instead of tables"},
+    {nil, "--merge", arg = "STATE...", help = "write the tables of states made by --partial (reads no stream)"},
+  },
+})
+
+local function fail(fmt, ...)
+  error("lec: " .. fmt:format(...), 0)
+end
+
+local function check(v, err, ...)
+  if not v then fail("%s", err) end
+  return v, err, ...
+end
+
+local function warn(msg)
+  io.stderr:write("evstream: lec: warning: " .. msg .. "\n")
+end
+
+-- ---- options ----
+local states = {}
+if opts.merge then
+  states[1] = opts.merge
+  for _, s in ipairs(rest) do states[#states + 1] = s end
+elseif #rest > 0 then
+  fail("unexpected argument %s (see --help)", rest[1])
+end
+if opts.partial and opts.merge then fail("--partial and --merge do not go together") end
+if opts.partial and (opts.ept or opts.psept) then
+  fail("--partial writes a state, not tables: drop -O/-o here and give them with --merge")
+end
+if opts.merge and opts.subfolder then fail("--merge reads states, not streams: drop -K") end
+local RUN = opts.run_dir
+local OCC_PATH = RUN .. "/input/occurrence.bin"
+local PERIODS_PATH = RUN .. "/input/periods.bin"
+local RP_PATH = RUN .. "/input/returnperiods.bin"
+
+-- The curves asked for, by EP type: full uncertainty, wheatsheaf (PSEPT),
+-- sample mean, per-sample (wheatsheaf) mean.
+local want = {
+  oep = {full = opts.occ_full_uncertainty, wheat = opts.occ_wheatsheaf, sample = opts.occ_sample_mean,
+         wmean = opts.occ_wheatsheaf_mean},
+  aep = {full = opts.agg_full_uncertainty, wheat = opts.agg_wheatsheaf, sample = opts.agg_sample_mean,
+         wmean = opts.agg_wheatsheaf_mean},
+}
+local function any_ept(w) return w.full or w.sample or w.wmean end
+
+-- As the reference: the EPT needs a path and an EPT curve, the PSEPT a
+-- path and a wheatsheaf.
+local do_ept = opts.ept ~= nil and (any_ept(want.oep) or any_ept(want.aep))
+local do_psept = opts.psept ~= nil and (want.oep.wheat or want.aep.wheat)
+if not opts.partial then
+  if opts.ept and not do_ept then warn("no EPT curve asked for (-F -f -S -s -M -m): no EPT written") end
+  if opts.psept and not do_psept then warn("no per-sample curve asked for (-W -w): no PSEPT written") end
+  if not (do_ept or do_psept) then
+    fail("nothing to do: give -O EPT with -F/-f/-S/-s/-M/-m, -o PSEPT with -W/-w, or --partial STATE (see --help)")
+  end
+end
+
+-- ---- inputs of the run directory ----
+local occ      -- occurrence: event -> periods (the accumulators' groups), P
+local function load_occurrence()
+  if not files.isdir(RUN) then fail("run dir %s: not a directory", RUN) end
+  if not files.exists(OCC_PATH) then fail("%s: no such file (lec needs the occurrence file)", OCC_PATH) end
+  occ = check(evstream.occurrence(OCC_PATH))
+end
+
+-- Period weights (periods.bin turns on the weighted curves) and return
+-- periods (-r), checked before any output is opened.
+local function load_curve_inputs()
+  local weights, rp
+  if files.exists(PERIODS_PATH) then weights = check(evstream.periods(PERIODS_PATH, occ:periods())) end
+  if opts.use_return_period then
+    if not files.exists(RP_PATH) then fail("%s: no such file (-r needs the return periods file)", RP_PATH) end
+    rp = check(evstream.returnperiods(RP_PATH))
+    if #rp == 0 then
+      warn(RP_PATH .. " is empty: running without return periods")
+      rp = nil
+    end
+  end
+  return weights, rp
+end
+
+-- ---- the tables ----
+local function open_table(path, def)
+  return check(evstream.table{path = path, columns = def.columns, format = opts.ext, header = not opts.noheader})
+end
+
+local function write_tables(sum, max, max_id)
+  if max_id <= 0 then
+    -- as the reference: no summary at all, no file
+    warn("no summary records in the input: no tables written")
+    return
+  end
+  local weights, rp = load_curve_inputs()
+  local wmean = {oep = want.oep.wmean, aep = want.aep.wmean}
+  if weights and not rp and (wmean.oep or wmean.aep) then
+    warn("the per-sample mean with period weights needs -r (return periods): not written")
+    wmean.oep, wmean.aep = false, false
+  end
+  local ept = do_ept and open_table(opts.ept, tables.EPT) or nil
+  local psept = do_psept and open_table(opts.psept, tables.PSEPT) or nil
+  local P = occ:periods()
+  local function block(acc, calc, ty, e, p)
+    evstream.ep_curves{acc = acc, calc = calc, type = ty, ept = e, psept = p, periods = P, weights = weights,
+                       returnperiods = rp}
+  end
+  local accs = {oep = max, aep = sum}
+  -- 1. mean damage ratio, for each type that has an EPT curve
+  if ept then
+    for _, ty in ipairs{"oep", "aep"} do
+      if any_ept(want[ty]) then block(accs[ty], "meandr", ty, ept) end
+    end
+  end
+  -- 2. full uncertainty
+  for _, ty in ipairs{"oep", "aep"} do
+    if want[ty].full and ept then block(accs[ty], "full", ty, ept) end
+  end
+  -- 3. wheatsheaf into PSEPT, the per-sample mean into EPT. Weighted, the
+  -- mean is that of the PSEPT losses, so (as the reference) it has rows
+  -- only when the wheatsheaf itself is asked for.
+  for _, ty in ipairs{"oep", "aep"} do
+    local p = want[ty].wheat and psept or nil
+    local e = wmean[ty] and ept or nil
+    if weights and not want[ty].wheat then e = nil end
+    if p or e then block(accs[ty], "wheatsheaf", ty, e, p) end
+  end
+  -- 4. sample mean
+  for _, ty in ipairs{"oep", "aep"} do
+    if want[ty].sample and ept then block(accs[ty], "sample_mean", ty, ept) end
+  end
+  if ept then check(ept:close()) end
+  if psept then check(psept:close()) end
+end
+
+-- ---- the accumulators ----
+-- Keys (summary, period); slot 0 the -1 mean, 1..N the samples. Only
+-- losses > 0 count (and make their key "used") unless -r.
+local function new_accs(N)
+  local positive = not opts.use_return_period
+  local sum = check(evstream.accumulator{len_sample = N, op = "sum", positive_only = positive, groups = occ})
+  local max = check(evstream.accumulator{len_sample = N, op = "max", positive_only = positive, groups = occ})
+  return sum, max
+end
+
+-- ---- partial states ----
+-- The AEP losses are float32 running sums, as in the reference: their last
+-- bit depends on the order of the adds, so summed partial sums would not
+-- give the single run's tables. A state therefore keeps what the sums are
+-- made of: a directory with the records of the part's events that fall in
+-- an occurrence, as read (events.bin, a summary stream), and a description
+-- (meta). Merging reads the states' streams in the order given, which is
+-- the single run over the parts in that order, add for add.
+local lfs = require "lfs"
+local STATE_KIND = "evstream lec state 1"
+
+local function state_meta(max_id, n, set)
+  return ("%s\nmax_summary_id=%d\nsamples=%d\nsummary_set=%d\noccurrence=%s\nperiods=%d\n"):format(
+    STATE_KIND, max_id, n, set, occ:fingerprint(), occ:periods())
+end
+
+local function read_meta(dir)
+  local f = io.open(dir .. "/meta", "rb")
+  local text = f and f:read("a")
+  if f then f:close() end
+  if not text or text:sub(1, #STATE_KIND + 1) ~= STATE_KIND .. "\n" then
+    fail("%s: not a state written by lec --partial", dir)
+  end
+  local m = {}
+  for k, v in text:gmatch("(%w[%w_]*)=([^\n]*)") do m[k] = v end
+  if not (math.tointeger(tonumber(m.max_summary_id)) and m.occurrence) then
+    fail("%s: state description is incomplete", dir)
+  end
+  if m.occurrence ~= occ:fingerprint() then fail("%s: made with another occurrence file than %s", dir, OCC_PATH) end
+  if not files.exists(dir .. "/events.bin") then fail("%s: events.bin is missing", dir) end
+  return m
+end
+
+local function state_dir(dir)
+  local mode = lfs.attributes(dir, "mode")
+  if mode == nil then
+    local ok, err = lfs.mkdir(dir)
+    if not ok then fail("%s: %s", dir, err) end
+  elseif mode ~= "directory" then
+    fail("%s: exists and is not a directory (a lec state is one)", dir)
+  end
+  os.remove(dir .. "/meta") -- a state without meta is incomplete: never merged
+end
+
+local function write_meta(dir, text)
+  local tmp = dir .. "/meta.tmp"
+  local f, err = io.open(tmp, "wb")
+  if not f then fail("%s", err) end
+  local ok, werr = f:write(text)
+  local cok, cerr = f:close()
+  if not (ok and cok) then os.remove(tmp) fail("%s: %s", tmp, tostring(werr or cerr)) end
+  local rok, rerr = os.rename(tmp, dir .. "/meta")
+  if not rok then fail("%s", rerr) end
+end
+
+-- ---- reading ----
+-- The inputs are read one after the other, each to its end, in the order
+-- given (-K: sorted by name), as the reference does: the AEP sums are
+-- float32 and their last bit depends on the order of the adds.
+local sum, max, N, set, out
+local max_id = 0
+local cli_inputs = {}
+
+local function stream_paths()
+  if opts.merge then
+    if #cli_inputs > 0 then fail("--merge reads states, not streams: drop -i") end
+    local seen, paths = {}, {}
+    for i, dir in ipairs(states) do
+      if seen[dir] then fail("%s: state given twice (its events would count twice)", dir) end
+      seen[dir] = true
+      local m = read_meta(dir)
+      max_id = math.max(max_id, math.tointeger(tonumber(m.max_summary_id)))
+      paths[i] = dir .. "/events.bin"
+    end
+    return paths
+  end
+  if not opts.subfolder then return cli_inputs end
+  if #cli_inputs > 0 then fail("give either -K or -i, not both") end
+  local dir = RUN .. "/work/" .. opts.subfolder
+  local bins = check(files.bin_files(dir))
+  if #bins == 0 then fail("%s: no *.bin summary streams", dir) end
+  return bins
+end
+
+local function describe(info)
+  return ("a %s stream, %d samples, summary set %d"):format(info.source_name, info.len_sample, info.summary_set_id)
+end
+
+-- The first stream's header sets up the run; the others must agree with it.
+local function start(info, name, first)
+  if info.source ~= evstream.SUMMARY_STREAM_ID then
+    fail("%s is a %s stream; lec reads summary streams (evstream run summary makes them)", name, info.source_name)
+  end
+  if first then
+    if info.len_sample ~= N or info.summary_set_id ~= set or info.agg ~= first.info.agg then
+      fail("headers differ: %s is %s but %s is %s", first.name, describe(first.info), name, describe(info))
+    end
+    return
+  end
+  N, set = info.len_sample, info.summary_set_id
+  if opts.partial then
+    state_dir(opts.partial)
+    out = check(evstream.stream{path = opts.partial .. "/events.bin", source = info.source, agg = info.agg,
+                                len_sample = N, summary_set_id = set})
+  else
+    sum, max = new_accs(N)
+  end
+end
+
+local function read_streams(paths)
+  local first
+  for k = 1, math.max(#paths, 1) do
+    local path = paths[k]
+    local r = check(evstream.open(path))
+    local name = path or "<stdin>"
+    local info = r:info()
+    start(info, name, first)
+    first = first or {name = name, info = info}
+    for ev in r:events() do
+      max_id = evstream.max_record_id(ev, max_id)
+      if out then
+        if occ:count(ev:id()) > 0 then out:copy(ev) end
+      else
+        sum:add(ev)
+        max:add(ev)
+      end
+    end
+    r:close()
+  end
+end
+
+-- ---- hooks ----
+-- No event hook: the host opens no stream; finish() reads them in order.
+function begin(info)
+  cli_inputs = info.inputs or {}
+end
+
+function finish()
+  load_occurrence()
+  read_streams(stream_paths())
+  if out then
+    check(out:close())
+    write_meta(opts.partial, state_meta(max_id, N, set))
+  else
+    write_tables(sum, max, max_id)
+  end
+end
