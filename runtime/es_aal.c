@@ -186,6 +186,10 @@ int es_aal_add_acc(es_aal *r, es_acc *a, char *err, size_t errlen) {
     if (!keys && nk) return aal_fail(err, errlen, "aal: out of memory sorting the accumulator's keys");
     for (i = 0; i < nk; i++) {
         const double *v;
+        if (!(i & 4095) && es_interrupted) { /* a long reduction stops for a signal (issue 15) */
+            if (err && errlen) snprintf(err, errlen, "aal: interrupted by signal %d", (int)es_interrupted);
+            return -1;
+        }
         if (o->f64) {
             v = es_acc_slots_f64(a, i);
         } else {

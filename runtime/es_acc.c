@@ -50,11 +50,11 @@ typedef struct acc_hent { int32_t id, group; uint32_t idx; } acc_hent; /* idx: s
 struct es_acc {
     es_acc_opts o;
     uint32_t n1;            /* N + 1 slots */
+    int mapped;             /* chunks come from mmap (else calloc) */
     size_t vbytes, bbytes;  /* values, bitmap bytes per key (the bitmap has room for whole 64-bit words) */
     size_t stride;          /* bytes per key record (8-aligned) */
     size_t kpc;             /* records per chunk */
     size_t chunk_bytes;     /* bytes per chunk mapping */
-    int mapped;             /* chunks come from mmap (else calloc) */
     unsigned char **chunks;
     size_t nchunks, cap_chunks;
     es_acc_key *keys;       /* storage order */
@@ -575,6 +575,9 @@ const uint8_t *es_acc_present(es_acc *a, size_t i) {
 size_t es_acc_find(es_acc *a, int32_t id, int32_t group) {
     uint64_t want = acc_ord(id, group);
     size_t lo = 0, hi = a->nkeys;
+    /* a missing key answers from the hash, without sorting (a loaded state
+    ** has none yet: its keys are sorted already) */
+    if (!a->hash_stale && acc_lookup(a, id, group) == (size_t)-1) return (size_t)-1;
     if (acc_sort(a)) return (size_t)-1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -695,8 +698,9 @@ static int acc_opts_differ(const es_acc_opts *x, const es_acc_opts *y, char *err
     return 0;
 }
 
-/* dst op= src over n values; restrict (records never overlap) and a select
-** instead of a branch for max let the compiler vectorise the loops. */
+/* dst op= src over n values: restrict (records never overlap) and a select
+** instead of a branch for max, so that no store depends on a compare and
+** the loops can be vectorised (clang does at -O2, gcc at -O3). */
 static void acc_combine_f64(double *restrict d, const double *restrict v, size_t n, int sum) {
     size_t s;
     if (sum)
@@ -734,6 +738,10 @@ int es_acc_merge(es_acc *dst, const es_acc *src, char *err, size_t errlen) {
     ** prefetched together, as in es_acc_add_event. */
     for (k = 0; k < src->nkeys; k += ACC_BATCH) {
         size_t m = src->nkeys - k < ACC_BATCH ? src->nkeys - k : ACC_BATCH, i, d[ACC_BATCH];
+        if (!(k & 0xffff) && es_interrupted) { /* every 64Ki keys (issue 15) */
+            acc_err(err, errlen, "accumulator: interrupted by signal %d", (int)es_interrupted);
+            return -1;
+        }
         if (dst->hash)
             for (i = 0; i < m; i++)
                 ACC_PREFETCH(&dst->hash[acc_hash(src->keys[k + i].id, src->keys[k + i].group, dst->hbits)]);
@@ -965,6 +973,10 @@ static int acc_read(int fd, const char *path, uint64_t *off, void *p, size_t n, 
     unsigned char *b = p;
     while (n) {
         size_t want = n < ACC_IO_PIECE ? n : ACC_IO_PIECE, got = 0;
+        if (es_interrupted) { /* a large state: stop within a piece (issue 15) */
+            acc_err(err, errlen, "%s: interrupted by signal %d", path, (int)es_interrupted);
+            return -1;
+        }
         while (got < want) {
             ssize_t r = read(fd, b + got, want - got);
             if (r < 0 && errno == EINTR) continue;
@@ -1167,6 +1179,10 @@ static int acc_merge_recs(es_acc *dst, const es_acc_key *keys, const unsigned ch
     size_t k, i;
     for (k = 0; k < m; k += ACC_BATCH) {
         size_t b = m - k < ACC_BATCH ? m - k : ACC_BATCH, d[ACC_BATCH];
+        if (!(k & 0xffff) && es_interrupted) { /* every 64Ki keys (issue 15) */
+            acc_err(err, errlen, "accumulator: interrupted by signal %d", (int)es_interrupted);
+            return -1;
+        }
         if (dst->hash)
             for (i = 0; i < b; i++)
                 ACC_PREFETCH(&dst->hash[acc_hash(keys[k + i].id, keys[k + i].group, dst->hbits)]);

@@ -75,6 +75,7 @@ static int batch_resize_pairs(es_batch *b, size_t cap, int cdf) {
 
 void es_batch_init(es_batch *b) {
     memset(b, 0, sizeof *b);
+    b->first_part = b->last_part = 1;   /* a whole event unless a reader says otherwise */
     /* Allocate up front so that pair_off[0] exists before the first record;
     ** if this fails, add_record retries and reports the failure.  source is
     ** not known yet (0 here would mean CDF), so the CDF-only arrays wait
@@ -94,7 +95,8 @@ void es_batch_free(es_batch *b) {
 }
 
 /* Forget the event; keep the memory and the stream fields (input, source,
-** len_sample), which the reader sets per stream rather than per event. */
+** len_sample), which the reader sets per stream rather than per event, and
+** the part fields (first_part, last_part, part_limit), which it sets per part. */
 void es_batch_clear(es_batch *b) {
     b->event_id = 0;
     b->nrec = 0;
@@ -203,6 +205,11 @@ float es_batch_special(const es_batch *b, size_t r, int32_t sidx, float def) {
     for (p = b->pair_off[r]; p < end; p++)
         if (b->sidx[p] == sidx) v = b->loss[p];
     return v;
+}
+
+size_t es_batch_bytes(const es_batch *b) {
+    int cdf = b->source == CDF_STREAM_ID;
+    return b->npairs * (cdf ? 12 : 8) + b->nrec * (cdf ? 20 : 16);
 }
 
 int es_batch_reserve_pairs(es_batch *b, size_t more) {

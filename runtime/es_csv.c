@@ -436,6 +436,11 @@ es_csv *es_csv_new(const es_csv_opts *o, es_out *out, char *err, size_t errlen) 
         snprintf(err, errlen, "unknown aggregation type %d", o->agg);
         return NULL;
     }
+    if (o->len_sample > es_max_samples()) { /* a stream no reader would accept */
+        snprintf(err, errlen, "%d samples, more than the limit of %d (EVSTREAM_MAX_SAMPLES raises it)",
+                 (int)o->len_sample, (int)es_max_samples());
+        return NULL;
+    }
     if (!(c = calloc(1, sizeof *c)) || !(c->buf = malloc(ES_CSV_MAX_LINE + 1))) {
         free(c);
         snprintf(err, errlen, "out of memory");

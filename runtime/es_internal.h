@@ -51,6 +51,9 @@ typedef struct es_decoder {
     int in_record;
 } es_decoder;
 enum { ES_DEC_OK = 0, ES_DEC_EVENT_DONE = 1, ES_DEC_ERROR = -1 };
+/* Also returned, when b->part_limit is set: the arrays are past the bound
+** and the next header (cur is left on it) continues the same event. */
+enum { ES_DEC_PART_FULL = 2 };
 /* Returns ES_DEC_EVENT_DONE when the next header starts a new event (cur
 ** is left on it), ES_DEC_OK when it stopped at a partial unit, or
 ** ES_DEC_ERROR (err set, *cur at the bad unit). */

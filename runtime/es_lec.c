@@ -76,6 +76,7 @@ void es_lec_sort(es_lec_item *v, size_t n) {
     stack[0][0] = 0;
     stack[0][1] = (ptrdiff_t)n - 1;
     while (top > 0) {
+        if (es_interrupted) return; /* left unsorted: the caller fails (issue 15) */
         top--;
         low = stack[top][0];
         high = stack[top][1];
@@ -118,6 +119,8 @@ static int lec_radix_ok(const es_lec_item *v, size_t n) {
 #define LEC_RADIX_BITS 11
 #define LEC_RADIX_SIZE (1u << LEC_RADIX_BITS)
 
+#define LEC_RADIX_BLOCK ((size_t)1 << 20)
+
 /* Three passes of 11 bits; tmp holds n items. */
 static void lec_radix_sort(es_lec_item *v, es_lec_item *tmp, size_t n) {
     static const int shifts[3] = {0, 11, 22};
@@ -137,14 +140,22 @@ static void lec_radix_sort(es_lec_item *v, es_lec_item *tmp, size_t n) {
     }
     for (p = 0; p < 3; p++) {
         size_t *c = cnt + (size_t)p * LEC_RADIX_SIZE, sum = 0, x;
+        if (es_interrupted) break; /* left unsorted: the caller fails (issue 15) */
         for (x = 0; x < LEC_RADIX_SIZE; x++) {
             size_t m = c[x];
             c[x] = sum;
             sum += m;
         }
-        for (i = 0; i < n; i++) {
-            uint32_t k = (lec_key(src[i].value) >> shifts[p]) & (LEC_RADIX_SIZE - 1);
-            dst[c[k]++] = src[i];
+        for (i = 0; i < n;) { /* in blocks of 1Mi items, to notice a signal */
+            size_t end = n - i > LEC_RADIX_BLOCK ? i + LEC_RADIX_BLOCK : n;
+            if (es_interrupted) {
+                free(cnt);
+                return; /* v is left in no order: the caller fails */
+            }
+            for (; i < end; i++) {
+                uint32_t k = (lec_key(src[i].value) >> shifts[p]) & (LEC_RADIX_SIZE - 1);
+                dst[c[k]++] = src[i];
+            }
         }
         t = src;
         src = dst;
@@ -321,6 +332,7 @@ static int lec_walk_curve(const es_lec_curve *cv, const es_lec_item *v, size_t n
     if (sink->tail && lec_tail_begin(sink->tail, sink->a, sink->b)) return -1;
     for (k = n; k-- > 0;) { /* largest first: the ascending sort, reversed */
         double val, rp, wp;
+        if (!(k & 4095) && es_interrupted) return -1; /* es_lec_block says why (issue 15) */
         if (cv->rp && w.next >= cv->nrp) return 0; /* every return period is out: nothing more shows */
         val = (double)v[k].value / cv->divisor;
         if (!cv->weights) {
@@ -485,6 +497,7 @@ static int lec_gather(lec_ctx *c, int calc, size_t k0, size_t k1, size_t *n) {
     for (k = k0; k < k1; k++) {
         const uint8_t *bits = es_acc_present(c->acc, k);
         int32_t p = lec_period(c, c->keys[k].group), s, hit = 0;
+        if (!((k - k0) & 255) && es_interrupted) return -1; /* es_lec_block says why (issue 15) */
         lec_slots sl = lec_key_slots(c, k);
         float mean = 0;
         if (calc == ES_EPCALC_MEANDR) {
@@ -574,6 +587,7 @@ static int lec_gather_samples(lec_ctx *c, lec_wheat *h, size_t k0, size_t k1) {
         const uint8_t *bits = es_acc_present(c->acc, k);
         int32_t p = lec_period(c, c->keys[k].group);
         lec_slots sl = lec_key_slots(c, k);
+        if (!((k - k0) & 255) && es_interrupted) return -1; /* es_lec_block says why (issue 15) */
         for (s = 1; s <= N; s++)
             if (lec_present(bits, s)) c->items[h->off[s]++] = (es_lec_item){lec_val(sl, s), p};
     }
@@ -718,5 +732,6 @@ int es_lec_block(es_acc *acc, int calc, int eptype, const es_lec_opts *o, es_tab
     free(c.unused);
     free(c.items);
     free(c.scratch);
+    if (rc && es_interrupted) snprintf(err, errlen, "ep curves: interrupted by signal %d", (int)es_interrupted);
     return rc;
 }

@@ -118,6 +118,10 @@ es_reader *es_lua_reader_get(const es_lua_reader *rd);
 int es_lua_reader_next(lua_State *L, int idx, es_lua_reader *rd, const es_batch **b);
 /* The view of the current event goes stale (the hook that got it returned). */
 void es_lua_reader_retire(es_lua_reader *rd);
+/* Push a view of b, a batch made in memory, through rd (the reader at idx,
+** attached to a reader that holds only the stream's header): issue 16,
+** the summarizer's memory sets. Earlier views of rd go stale. */
+void es_lua_reader_show(lua_State *L, int idx, es_lua_reader *rd, const es_batch *b);
 /* The info table of a stream header (inputs: those of r, when r is given). */
 void es_lua_pushinfo(lua_State *L, const es_info *in, es_reader *r);
 

@@ -369,6 +369,30 @@ static void host_script_inputs(lua_State *L, host_ctx *c, int tbl) {
     c->nscript_inputs = n;
 }
 
+/* os.exit(status) from a script ends the run there: a success commits
+** what it wrote (the writers it left open too), a failure discards it. */
+static int host_os_exit(lua_State *L) {
+    char err[ES_ERR_MAX];
+    es_lua_state *st = es_lua_getstate(L);
+    int status;
+    if (lua_isboolean(L, 1)) status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+    else status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+    lua_settop(L, 0);
+    if (status == EXIT_SUCCESS &&
+        (host_close_writers(L, st, 1, err, sizeof err) || es_out_commit_deferred(err, sizeof err))) {
+        if (!es_out_stdout_gone()) fprintf(stderr, "evstream: %s\n", err);
+        status = es_out_stdout_gone() ? ES_CLI_EPIPE_STATUS : 1;
+    }
+    if (status != EXIT_SUCCESS) {
+        host_close_writers(L, st, 0, err, sizeof err);
+        es_out_discard_deferred();
+    }
+    fflush(stdout);
+    host_L = NULL;
+    lua_close(L); /* as os.exit(status, true): nothing is left for a leak checker */
+    exit(status);
+}
+
 static int host_pmain(lua_State *L) {
     host_ctx *c = lua_touserdata(L, 1);
     es_lua_state *st;
@@ -376,6 +400,12 @@ static int host_pmain(lua_State *L) {
     luaL_openlibs(L);
     lua_gc(L, LUA_GCGEN, 0, 0); /* many short-lived batch views */
     luaL_requiref(L, "evstream", luaopen_evstream, 0);
+    lua_pushstring(L, c->script); /* as typed: evstream.cli names it in --help */
+    lua_setfield(L, -2, "run_script");
+    lua_pop(L, 1);
+    lua_getglobal(L, "os");
+    lua_pushcfunction(L, host_os_exit);
+    lua_setfield(L, -2, "exit");
     lua_pop(L, 1);
     st = es_lua_getstate(L);
     st->track = 1;
@@ -454,7 +484,7 @@ static int host_pmain(lua_State *L) {
     lua_settop(L, top);
     {
         char err[ES_ERR_MAX];
-        if (host_close_writers(L, st, 1, err, sizeof err)) {
+        if (host_close_writers(L, st, 1, err, sizeof err) || es_out_commit_deferred(err, sizeof err)) {
             lua_pushstring(L, err);
             return lua_error(L);
         }
@@ -495,6 +525,15 @@ int es_cli_run(int argc, char **argv) {
         fprintf(stderr, "usage: evstream run SCRIPT [--progress|--no-progress] [-i FILE...] [script options]\n");
         return 2;
     }
+    if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
+        printf("usage: evstream run SCRIPT [--progress|--no-progress] [-i FILE...] [script options]\n"
+               "`evstream scripts` lists the bundled scripts; `evstream run SCRIPT --help` shows a script's options.\n");
+        return 0;
+    }
+    if (argv[0][0] == '-' && access(argv[0], F_OK) != 0) { /* an option where the script should be */
+        fprintf(stderr, "evstream: run: unknown option %s (see --help)\n", argv[0]);
+        return 2;
+    }
     if (host_parse(&c, argc, argv)) {
         fprintf(stderr, "evstream: out of memory\n");
         return 1;
@@ -506,6 +545,7 @@ int es_cli_run(int argc, char **argv) {
     }
     host_L = L;
     es_catch_signals(host_on_signal);
+    es_out_defer_commits(1); /* a script's own commits wait for the end of the run */
     lua_pushcfunction(L, host_pmain);
     lua_pushlightuserdata(L, &c);
     rc = lua_pcall(L, 1, 0, 0);
@@ -514,7 +554,9 @@ int es_cli_run(int argc, char **argv) {
         char err[ES_ERR_MAX];
         es_lua_state *st;
         msg = msg ? msg : "(error object is not a string)";
-        if (c.event_id > 0) {
+        if (es_out_stdout_gone() && !es_interrupted) {
+            /* the reader of stdout went away: quiet, as cat is */
+        } else if (c.event_id > 0) {
             const char *nl = strchr(msg, '\n');
             fprintf(stderr, "evstream: %.*s (event %d)%s\n", nl ? (int)(nl - msg) : (int)strlen(msg), msg,
                     (int)c.event_id, nl ? nl : "");
@@ -524,7 +566,8 @@ int es_cli_run(int argc, char **argv) {
         lua_settop(L, 0);
         st = es_lua_getstate(L);
         if (st) host_close_writers(L, st, 0, err, sizeof err);
-        c.status = 1;
+        es_out_discard_deferred();
+        c.status = es_out_stdout_gone() && !es_interrupted ? ES_CLI_EPIPE_STATUS : 1;
     }
     host_L = NULL;
     lua_close(L);

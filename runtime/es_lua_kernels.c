@@ -11,11 +11,129 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "es_lua.h"
 
 #define SUMMARIZER_MT "evstream.summarizer"
 #define KERN_MAX_SETS 64
+
+/* ---- id maps: the dense arrays of es_xref.c as Lua values ----
+** m[id] -> value or nil, #m (ids present), pairs(m) in ascending id,
+** m:totable(), m:len() (largest id + 1).  The summarizer takes them as
+** they are (kern_densemap): no Lua table per id. */
+
+#define IDMAP_MT "evstream.idmap"
+
+static es_idmap *idmap_push(lua_State *L) {
+    es_idmap *m = lua_newuserdatauv(L, sizeof *m, 0);
+    memset(m, 0, sizeof *m);
+    luaL_setmetatable(L, IDMAP_MT);
+    return m;
+}
+
+static int idmap_gc(lua_State *L) {
+    es_idmap_free(luaL_checkudata(L, 1, IDMAP_MT));
+    return 0;
+}
+
+static int idmap_index(lua_State *L) {
+    es_idmap *m = luaL_checkudata(L, 1, IDMAP_MT);
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        lua_Integer i = lua_isinteger(L, 2) ? lua_tointeger(L, 2) : -1;
+        if (i >= 0 && (size_t)i < m->len && m->v[i]) lua_pushinteger(L, m->v[i]);
+        else lua_pushnil(L);
+        return 1;
+    }
+    luaL_getmetatable(L, IDMAP_MT);
+    lua_getfield(L, -1, "methods");
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+static int idmap_len(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)((es_idmap *)luaL_checkudata(L, 1, IDMAP_MT))->count);
+    return 1;
+}
+
+static int idmap_m_len(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)((es_idmap *)luaL_checkudata(L, 1, IDMAP_MT))->len);
+    return 1;
+}
+
+static int idmap_next(lua_State *L) {
+    es_idmap *m = luaL_checkudata(L, 1, IDMAP_MT);
+    lua_Integer i = lua_isnil(L, 2) ? 0 : luaL_checkinteger(L, 2) + 1;
+    for (; i >= 0 && (size_t)i < m->len; i++)
+        if (m->v[i]) {
+            lua_pushinteger(L, i);
+            lua_pushinteger(L, m->v[i]);
+            return 2;
+        }
+    return 0;
+}
+
+static int idmap_pairs(lua_State *L) {
+    luaL_checkudata(L, 1, IDMAP_MT);
+    lua_pushcfunction(L, idmap_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int idmap_m_totable(lua_State *L) {
+    es_idmap *m = luaL_checkudata(L, 1, IDMAP_MT);
+    size_t i;
+    lua_createtable(L, 0, (int)(m->count < INT32_MAX ? m->count : 0));
+    for (i = 0; i < m->len; i++)
+        if (m->v[i]) {
+            lua_pushinteger(L, m->v[i]);
+            lua_rawseti(L, -2, (lua_Integer)i);
+        }
+    return 1;
+}
+
+static int idmap_tostring(lua_State *L) {
+    es_idmap *m = luaL_checkudata(L, 1, IDMAP_MT);
+    lua_pushfstring(L, IDMAP_MT " (%I ids)", (lua_Integer)m->count);
+    return 1;
+}
+
+/* evstream.xref(path) -> {[summaryset_id] = idmap id -> summary_id} | nil, msg */
+static int l_xref(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char err[ES_ERR_MAX];
+    es_xref x;
+    int k;
+    if (es_xref_load(path, &x, err, sizeof err)) return es_lua_fail(L, "%s", err);
+    if (!lua_checkstack(L, 4)) {
+        es_xref_free(&x);
+        return luaL_error(L, "out of stack");
+    }
+    lua_createtable(L, 0, x.nsets);
+    for (k = 0; k < x.nsets; k++) {
+        /* the map moves into its userdata, which frees it from then on */
+        es_idmap *m = lua_newuserdatauv(L, sizeof *m, 0);
+        *m = x.map[k];
+        memset(&x.map[k], 0, sizeof x.map[k]);
+        luaL_setmetatable(L, IDMAP_MT);
+        lua_rawseti(L, -2, x.set_id[k]);
+    }
+    es_xref_free(&x);
+    return 1;
+}
+
+/* evstream.summary_map(path, id_column) -> idmap id -> risk number, nrisk | nil, msg */
+static int l_summary_map(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1), *col = luaL_checkstring(L, 2);
+    char err[ES_ERR_MAX];
+    int32_t n = 0;
+    es_idmap *m = idmap_push(L);
+    if (es_summary_map_load(path, col, m, &n, err, sizeof err)) return es_lua_fail(L, "%s", err);
+    lua_pushinteger(L, n);
+    return 2;
+}
 
 /* ---- helpers ---- */
 
@@ -27,7 +145,20 @@ static int32_t *kern_densemap(lua_State *L, int idx, const char *what, size_t *l
     int32_t *a;
     size_t n = 0, i;
     idx = lua_absindex(L, idx);
+    es_idmap *m = luaL_testudata(L, idx, IDMAP_MT);
     double *v = es_lua_tovec(L, idx, &n);
+    if (m) { /* the C arrays of es_xref.c: used as they are (a copy when add) */
+        n = m->len ? m->len : 1;
+        a = lua_newuserdatauv(L, n * sizeof *a, 0);
+        a[0] = 0;
+        for (i = 0; i < m->len; i++) {
+            if (m->v[i] != 0 && m->v[i] < min_v)
+                luaL_error(L, "%s: value of id %d must be an integer in %d..%d", what, (int)i, (int)min_v, INT32_MAX);
+            a[i] = m->v[i] ? m->v[i] + add : 0;
+        }
+        *len = m->len;
+        return a;
+    }
     if (v) {
         n += 1; /* v[1] is id 1; id 0 has no slot */
         a = lua_newuserdatauv(L, n * sizeof *a, 0);
@@ -68,6 +199,11 @@ static int32_t *kern_densemap(lua_State *L, int idx, const char *what, size_t *l
 
 typedef struct kern_summarizer {
     es_summarizer *s;     /* NULL once closed */
+    int nsets;
+    /* memory sets (issue 16): the reader userdata (header only) through
+    ** which the set's batches are viewed, kept alive by the user value
+    ** table {[set index] = reader}; NULL for a set written to a file */
+    es_lua_reader *mem[KERN_MAX_SETS];
 } kern_summarizer;
 
 static kern_summarizer *summarizer_check(lua_State *L) {
@@ -82,6 +218,8 @@ static int summarizer_finish(lua_State *L, int commit) {
     int rc;
     if (!k->s) return es_lua_close_result(L, NULL);
     es_lua_track(L, 1, 0);
+    for (rc = 0; rc < k->nsets; rc++) /* the batches die with the summarizer */
+        if (k->mem[rc]) es_lua_reader_retire(k->mem[rc]);
     rc = es_summarizer_close(k->s, commit, err, sizeof err);
     k->s = NULL;
     return es_lua_close_result(L, rc && commit ? err : NULL);
@@ -104,6 +242,66 @@ static int summarizer_m_event(lua_State *L) {
     return 1;
 }
 
+/* The set index argument at arg (1-based) of a memory set. */
+static int summarizer_memset(lua_State *L, kern_summarizer *k, int arg) {
+    lua_Integer i = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, i >= 1 && i <= k->nsets && k->mem[i - 1], arg, "not the index of a memory set");
+    return (int)i;
+}
+
+/* s:batch(i) -> the view of memory set i's records of the last event
+** (valid until the next s:event or the end of the hook that got it) */
+static int summarizer_m_batch(lua_State *L) {
+    kern_summarizer *k = summarizer_check(L);
+    int i = summarizer_memset(L, k, 2);
+    lua_getiuservalue(L, 1, 1);
+    lua_rawgeti(L, -1, i);
+    es_lua_reader_show(L, -1, k->mem[i - 1], es_summarizer_batch(k->s, i - 1));
+    return 1;
+}
+
+/* s:info(i) -> the header info of memory set i, as a reader of its stream
+** would give it (for the begin hooks of the tables fed from it) */
+static int summarizer_m_info(lua_State *L) {
+    kern_summarizer *k = summarizer_check(L);
+    int i = summarizer_memset(L, k, 2);
+    es_reader *r = es_lua_reader_get(k->mem[i - 1]);
+    es_lua_pushinfo(L, es_reader_info(r), r);
+    return 1;
+}
+
+/* Push a reader userdata over a pipe that holds only the header of a
+** summary stream (set_id, n samples): the batch views of a memory set go
+** through it, so every kernel that takes an event batch takes them. */
+static es_lua_reader *kern_memreader(lua_State *L, int32_t n, int32_t set_id) {
+    es_lua_reader *rd = es_lua_pushreader(L);
+    unsigned char hdr[ES_HEADER_MAX];
+    char name[64], err[ES_ERR_MAX];
+    const char *names[1];
+    es_info info;
+    es_reader *r;
+    size_t len;
+    int fd[2];
+    memset(&info, 0, sizeof info);
+    info.source = SUMMARY_STREAM_ID;
+    info.agg = ITEM_STREAM;
+    info.len_sample = n;
+    info.summary_set_id = set_id;
+    len = es_info_write(&info, hdr);
+    if (pipe(fd)) luaL_error(L, "summarizer: pipe: %s", strerror(errno));
+    if (write(fd[1], hdr, len) != (ssize_t)len) {
+        close(fd[0]);
+        close(fd[1]);
+        luaL_error(L, "summarizer: pipe: %s", strerror(errno));
+    }
+    close(fd[1]);
+    snprintf(name, sizeof name, "summary set %d (in memory)", (int)set_id);
+    names[0] = name;
+    if (!(r = es_reader_open_fds(&fd[0], names, 1, NULL, err, sizeof err))) luaL_error(L, "summarizer: %s", err);
+    es_lua_reader_attach(L, rd, r, 1);
+    return rd;
+}
+
 /* One entry of the sets list at the top of the stack into *set; the map
 ** array stays on the stack. */
 static void summarizer_set(lua_State *L, int k, es_summary_set *set) {
@@ -113,8 +311,9 @@ static void summarizer_set(lua_State *L, int k, es_summary_set *set) {
     set->set_id = (int32_t)es_lua_optint(L, t, "id", 0);
     if (set->set_id < 1) luaL_error(L, "summarizer: set %d: id must be >= 1", k);
     set->path = es_lua_optstring(L, t, "path");
-    if (!set->path) luaL_error(L, "summarizer: set %d: path is required", (int)set->set_id);
-    set->idx_path = es_lua_optstring(L, t, "idx_path");
+    if (!set->path && es_lua_optbool(L, t, "memory", 0)) set->idx_path = NULL; /* memory set */
+    else if (!set->path) luaL_error(L, "summarizer: set %d: path is required", (int)set->set_id);
+    if (set->path) set->idx_path = es_lua_optstring(L, t, "idx_path");
     snprintf(what, sizeof what, "summarizer: set %d map", (int)set->set_id);
     lua_getfield(L, t, "map");
     set->map = kern_densemap(L, -1, what, &set->map_len, 1, 0);
@@ -159,25 +358,44 @@ static int l_summarizer(lua_State *L) {
         summarizer_set(L, i + 1, &sets[i]);
         /* strings stay reachable from the sets table; the map array stays on the stack */
     }
-    k = lua_newuserdatauv(L, sizeof *k, 0);
-    k->s = NULL;
+    k = lua_newuserdatauv(L, sizeof *k, 1);
+    memset(k, 0, sizeof *k);
     luaL_setmetatable(L, SUMMARIZER_MT);
+    lua_createtable(L, n, 0);
+    for (i = 0; i < n; i++) {
+        if (sets[i].path) continue;
+        k->mem[i] = kern_memreader(L, o.len_sample, sets[i].set_id);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setiuservalue(L, -2, 1);
     k->s = es_summarizer_new(&o, sets, n, err, sizeof err);
     if (!k->s) return es_lua_fail(L, "%s", err);
+    k->nsets = n;
     es_lua_track(L, -1, 1);
     return 1;
 }
 
 /* ---- registration ---- */
 
-static const luaL_Reg summarizer_meth[] = {{"event", summarizer_m_event}, {"close", summarizer_m_close},
+static const luaL_Reg summarizer_meth[] = {{"event", summarizer_m_event}, {"batch", summarizer_m_batch},
+                                           {"info", summarizer_m_info}, {"close", summarizer_m_close},
                                            {"abort", summarizer_m_abort}, {NULL, NULL}};
 static const luaL_Reg summarizer_meta[] = {
     {"__gc", summarizer_gc}, {"__close", summarizer_tbc}, {"__tostring", summarizer_tostring}, {NULL, NULL}};
-static const luaL_Reg kern_funcs[] = {{"summarizer", l_summarizer}, {NULL, NULL}};
+static const luaL_Reg kern_funcs[] = {
+    {"summarizer", l_summarizer}, {"xref", l_xref}, {"summary_map", l_summary_map}, {NULL, NULL}};
+static const luaL_Reg idmap_meta[] = {{"__gc", idmap_gc},         {"__index", idmap_index},
+                                      {"__len", idmap_len},       {"__pairs", idmap_pairs},
+                                      {"__tostring", idmap_tostring}, {NULL, NULL}};
+static const luaL_Reg idmap_meth[] = {{"totable", idmap_m_totable}, {"len", idmap_m_len}, {NULL, NULL}};
 
 void es_lua_register_extras(lua_State *L) {
     /* stack: state, module */
     es_lua_newmeta(L, SUMMARIZER_MT, summarizer_meta, summarizer_meth);
+    luaL_newmetatable(L, IDMAP_MT);
+    luaL_setfuncs(L, idmap_meta, 0);
+    luaL_newlib(L, idmap_meth);
+    lua_setfield(L, -2, "methods");
+    lua_pop(L, 1);
     luaL_setfuncs(L, kern_funcs, 0);
 }

@@ -392,6 +392,15 @@ int es_lua_reader_next(lua_State *L, int idx, es_lua_reader *rd, const es_batch 
     return rc;
 }
 
+/* issue 16: rd (attached to a reader of the stream's header only) views
+** b, a batch made in memory (the summarizer's memory sets); every earlier
+** view goes stale. Views only read the batch. */
+void es_lua_reader_show(lua_State *L, int idx, es_lua_reader *rd, const es_batch *b) {
+    es_lua_reader_retire(rd);
+    rd->cur = (es_batch *)b;
+    batch_push(L, idx, rd);
+}
+
 /* reader:next() -> batch | nil (end) | nil, msg (bad stream) */
 static int reader_m_next(lua_State *L) {
     reader_ud *rd = reader_check(L, 1);
@@ -435,8 +444,10 @@ const es_batch *es_lua_checkbatch(lua_State *L, int idx) { return batch_check(L,
 static int batch_tostring(lua_State *L) {
     batch_view *bv = luaL_checkudata(L, 1, BATCH_MT);
     if (!bv->rd->r || bv->gen != bv->rd->gen || !bv->rd->cur) lua_pushliteral(L, BATCH_MT " (stale)");
-    else lua_pushfstring(L, BATCH_MT " (event %d, %I records)", (int)bv->rd->cur->event_id,
-                         (lua_Integer)bv->rd->cur->nrec);
+    else lua_pushfstring(L, BATCH_MT " (event %d, %I records%s)", (int)bv->rd->cur->event_id,
+                         (lua_Integer)bv->rd->cur->nrec,
+                         bv->rd->cur->first_part && bv->rd->cur->last_part ? ""
+                         : bv->rd->cur->last_part ? ", last part" : bv->rd->cur->first_part ? ", first part" : ", part");
     return 1;
 }
 
@@ -474,6 +485,18 @@ static int batch_m_npairs(lua_State *L) {
     const es_batch *b = batch_check(L, 1, NULL);
     size_t r = batch_rec(L, b, 2, 1);
     lua_pushinteger(L, (lua_Integer)(r == ES_ALL ? b->npairs : b->pair_off[r + 1] - b->pair_off[r]));
+    return 1;
+}
+
+/* ev:first() / ev:last(): whether this batch is the first / last part of
+** its event (both true for an event that came whole). */
+static int batch_m_first(lua_State *L) {
+    lua_pushboolean(L, batch_check(L, 1, NULL)->first_part);
+    return 1;
+}
+
+static int batch_m_last(lua_State *L) {
+    lua_pushboolean(L, batch_check(L, 1, NULL)->last_part);
     return 1;
 }
 
@@ -680,7 +703,8 @@ static const luaL_Reg batch_meth[] = {
     {"pair", batch_m_pair},       {"pairs", batch_m_pairs},         {"special", batch_m_special},
     {"dense", batch_m_dense},     {"stats", batch_m_stats},         {"sum", batch_m_sum},
     {"mean", batch_m_mean},       {"sd", batch_m_sd},               {"max", batch_m_max},
-    {"nonzero", batch_m_nonzero}, {"quantiles", batch_m_quantiles}, {NULL, NULL}};
+    {"nonzero", batch_m_nonzero}, {"quantiles", batch_m_quantiles}, {"first", batch_m_first},
+    {"last", batch_m_last},       {NULL, NULL}};
 static const luaL_Reg batch_meta[] = {{"__len", batch_m_nrec}, {"__tostring", batch_tostring}, {NULL, NULL}};
 static const luaL_Reg reader_funcs[] = {
     {"open", l_open}, {"vec", l_vec_new}, {"floats", l_read_f32_file}, {NULL, NULL}};

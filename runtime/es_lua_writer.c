@@ -309,6 +309,7 @@ static const es_name_id records_where[] = {{"exposure", 1}, {NULL, 0}};
 ** es_table_records, see evstream.h for the sources.  opts: quantiles =
 ** vec, where = "exposure" (records with exposure > 0 only). */
 static int table_m_records(lua_State *L) {
+    writer_table *wt = luaL_checkudata(L, 1, TABLE_MT);
     es_table *t = table_check(L, 1, 0);
     const es_batch *b = es_lua_checkbatch(L, 2);
     es_records_plan plan;
@@ -342,6 +343,10 @@ static int table_m_records(lua_State *L) {
         lua_pop(L, 2);
     }
     if (es_records_check(t, &plan, err, sizeof err)) return luaL_error(L, "%s", err);
+    if (!wt->threads_tried) { /* issue 16: record rows on the pair rows' worker threads */
+        wt->threads_tried = 1;
+        es_table_set_threads(t, es_table_default_threads()); /* serial if it fails */
+    }
     if (es_table_records(t, b, &plan)) return es_lua_write_fail(L, t->out);
     return 0;
 }

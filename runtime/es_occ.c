@@ -513,6 +513,23 @@ static es_occurrence *occ_finish(int32_t *ev, int32_t *per, int64_t *dates, size
     return o;
 }
 
+/* no_of_periods sizes arrays of P + 1 entries here and in the period
+** kernels (aal, lec): an absurd P in a damaged header must fail here, not
+** in malloc.  $EVSTREAM_MAX_PERIODS raises the limit. */
+#define OCC_MAX_PERIODS_DEFAULT 10000000
+static int32_t occ_max_periods(void) {
+    const char *e = getenv("EVSTREAM_MAX_PERIODS");
+    long v = e && *e ? strtol(e, NULL, 10) : 0;
+    return v > 0 && v <= INT32_MAX ? (int32_t)v : OCC_MAX_PERIODS_DEFAULT;
+}
+
+static int occ_check_periods(const char *path, const char *where, int32_t P, char *err, size_t errlen) {
+    if (P <= occ_max_periods()) return 0;
+    occ_err(err, errlen, "%s: %s %d, more than the limit of %d (EVSTREAM_MAX_PERIODS raises it)", path, where,
+            (int)P, (int)occ_max_periods());
+    return -1;
+}
+
 static es_occurrence *occ_load_bin(const char *path, const unsigned char *b, size_t len, char *err, size_t errlen) {
     int32_t opts, P, *ev, *per;
     int64_t *dates;
@@ -536,6 +553,7 @@ static es_occurrence *occ_load_bin(const char *path, const unsigned char *b, siz
         occ_err(err, errlen, "%s: byte 4: no_of_periods %d (must be >= 1)", path, P);
         return NULL;
     }
+    if (occ_check_periods(path, "byte 4: no_of_periods", P, err, errlen)) return NULL;
     rec = opts >> 1 ? 16 : 12;
     if ((len - 8) % rec) {
         occ_err(err, errlen, "%s: byte %zu: %zu trailing bytes, not a whole %zu-byte record (was the file cut?)", path,
@@ -649,6 +667,7 @@ static es_occurrence *occ_load_csv(const char *path, char *text, size_t len, cha
                 path);
         goto fail;
     }
+    if (occ_check_periods(path, "largest period_no", P, err, errlen)) goto fail;
     return occ_finish(ev, per, dates, n, P, opts, fp, path, err, errlen);
 fail:
     free(ev);

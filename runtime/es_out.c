@@ -237,6 +237,11 @@ static int out_wait_writable(int fd) {
     }
 }
 
+/* The reader of stdout went away (a write there failed with EPIPE). */
+static volatile sig_atomic_t out_stdout_gone;
+
+int es_out_stdout_gone(void) { return out_stdout_gone; }
+
 int es_write_all(int fd, const void *p, size_t n) {
     const unsigned char *c = p;
     while (n > 0) {
@@ -252,6 +257,7 @@ int es_write_all(int fd, const void *p, size_t n) {
         }
         if (k == 0) return EIO;
         if (errno == EINTR && !es_interrupted) continue;
+        if (errno == EPIPE && fd == STDOUT_FILENO) out_stdout_gone = 1;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             int e = out_wait_writable(fd);
             if (e) return e;
@@ -432,12 +438,107 @@ const char *es_out_name(const es_out *o) {
     return o->path ? o->path : "<output>";
 }
 
+/* ---- deferred commits ----
+** A run host (evstream run) promises that a failed run leaves no output
+** that looks complete, even one the script committed itself before it
+** failed.  With deferral on, a commit of a renamed output flushes and
+** closes it but keeps the temporary: the output stays registered (and
+** owned by this list) until es_out_commit_deferred renames every one, or
+** es_out_discard_deferred -- or the process exiting without either --
+** unlinks them. */
+typedef struct out_node {
+    es_out *o;
+    struct out_node *next;
+} out_node;
+
+static int out_defer;
+static out_node *out_deferred; /* newest first */
+
+/* At exit (a script calling os.exit, say): no temporary stays behind, of a
+** deferred output nor of one still open (its es_out is still allocated:
+** freeing one unregisters it). */
+static void out_exit_cleanup(void) {
+    size_t i;
+    es_out_discard_deferred();
+    pthread_mutex_lock(&io_lock);
+    for (i = 0; i < io_n; i++) {
+        const es_out *o = io_tab[i].owner;
+        if (io_tab[i].kind == IO_OUTPUT && o->tmp) unlink(o->tmp);
+    }
+    pthread_mutex_unlock(&io_lock);
+}
+
+void es_out_defer_commits(int on) {
+    static int registered;
+    if (on && !registered) registered = atexit(out_exit_cleanup) == 0;
+    out_defer = on;
+}
+
+/* The deferred outputs, oldest first (renamed in the order of their commits). */
+static out_node *out_take_deferred(void) {
+    out_node *list = NULL, *n;
+    pthread_mutex_lock(&io_lock);
+    while ((n = out_deferred)) {
+        out_deferred = n->next;
+        n->next = list;
+        list = n;
+    }
+    pthread_mutex_unlock(&io_lock);
+    return list;
+}
+
+int es_out_commit_deferred(char *err, size_t errlen) {
+    out_node *n = out_take_deferred(), *next;
+    int rc = 0;
+    for (; n; n = next) {
+        next = n->next;
+        if (!rc && rename(n->o->tmp, n->o->path) != 0) {
+            snprintf(err, errlen, "%s: %s", n->o->path, strerror(errno));
+            rc = -1;
+        }
+        if (rc) unlink(n->o->tmp); /* after a failure: the rest is discarded */
+        io_release_output(n->o);
+        out_free(n->o);
+        free(n);
+    }
+    return rc;
+}
+
+void es_out_discard_deferred(void) {
+    out_node *n = out_take_deferred(), *next;
+    for (; n; n = next) {
+        next = n->next;
+        unlink(n->o->tmp);
+        io_release_output(n->o);
+        out_free(n->o);
+        free(n);
+    }
+}
+
 int es_out_close(es_out *o, int commit) {
     int e = 0;
     if (!o) return 0;
     if (commit) e = es_out_flush(o);
     else e = o->err;
     if (o->own_fd && o->fd >= 0 && close(o->fd) != 0 && !e && commit) e = errno;
+    if (o->tmp && commit && !e && out_defer) {
+        out_node *n = malloc(sizeof *n);
+        o->fd = -1;
+        if (!n) {
+            unlink(o->tmp);
+            io_release_output(o);
+            out_free(o);
+            return ENOMEM;
+        }
+        free(o->buf); /* only the names are needed from here on */
+        o->buf = NULL;
+        n->o = o;
+        pthread_mutex_lock(&io_lock);
+        n->next = out_deferred;
+        out_deferred = n;
+        pthread_mutex_unlock(&io_lock);
+        return 0;
+    }
     if (o->tmp) {
         if (commit && !e) {
             if (rename(o->tmp, o->path) != 0) e = errno;

@@ -1,6 +1,7 @@
 /*
 ** es_pairs.c -- one table row per pair, the bulk path behind SELT-like
-** tables, optionally formatted on worker threads.
+** tables, optionally formatted on worker threads -- and the same threads
+** for the rows per record of es_records.c (MELT, QELT).
 **
 ** Formatting numbers is most of the cost of a per-pair table (SELT is about
 ** 100 rows per record).  With threads on, es_table_pairs copies the records
@@ -9,6 +10,10 @@
 ** buffers in job order: the bytes are exactly those of the serial path.
 ** Everything else written to the table must go through es_table_drain()
 ** first, so rows never overtake each other.
+**
+** A job is of one kind: pair rows (one plan), or record rows (es_records.c;
+** a list of plans, each with the index of its first record, since a plan's
+** constants may change from event to event -- MELT's event rate).
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -18,7 +23,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "es_internal.h"
+#include "es_rows.h"
 
 /* ---- sources ---- */
 
@@ -237,10 +242,25 @@ static int pairs_format(const es_table *t, const pairs_view *b, size_t r0, size_
 enum { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_WORKING, JOB_DONE };
 #define PAIRS_JOB_INPUT (64 * 1024) /* pairs per job before it is handed out: bounds memory */
 
+enum { JOB_PAIRS, JOB_RECORDS };
+
+/* One record plan of a job: its records start at rec0; q at qoff of qv. */
+typedef struct rec_plan {
+    es_records_plan p;
+    size_t rec0, qoff;
+} rec_plan;
+
 typedef struct pairs_job {
     int state;
     int failed;
+    int kind;             /* JOB_PAIRS / JOB_RECORDS */
     es_pairs_plan plan;
+    rec_plan *rp;         /* JOB_RECORDS: the plans, in record order */
+    size_t nrp, cap_rp;
+    double *qv;           /* their probabilities, copied */
+    size_t nqv, cap_qv;
+    float *scratch;       /* es_records_rows scratch of the worker */
+    size_t scratch_cap;
     es_batch b;           /* the copied records, of one or more events */
     int32_t *event;       /* the event id of each record of b */
     size_t cap_event;
@@ -266,6 +286,9 @@ static void job_free(pairs_job *j) {
     es_batch_free(&j->b);
     free(j->event);
     free(j->out.buf);
+    free(j->rp);
+    free(j->qv);
+    free(j->scratch);
 }
 
 /* Append records r0..r1-1 of b to job j; -1 when out of memory. */
@@ -281,6 +304,7 @@ static int job_append(pairs_job *j, const es_batch *b, size_t r0, size_t r1) {
         j->cap_event = cap;
     }
     jb->source = b->source; /* CDF batches carry rec_aux and prob */
+    jb->len_sample = b->len_sample;
     if (es_batch_reserve_pairs(jb, b->pair_off[r1] - b->pair_off[r0])) return -1;
     for (r = r0; r < r1; r++) {
         size_t n = b->pair_off[r + 1] - b->pair_off[r], at = jb->npairs;
@@ -295,12 +319,50 @@ static int job_append(pairs_job *j, const es_batch *b, size_t r0, size_t r1) {
     return 0;
 }
 
+/* Record rows: es_records_rows on a private copy of the table (its column
+** layout is shared read-only) whose output is the job's memory. */
+static void job_run_records(const es_table *t, pairs_job *j) {
+    es_table wt;
+    es_out mo;
+    size_t i;
+    int rc = 0;
+    /* only the layout is read from t: the caller's thread updates its rows */
+    memset(&wt, 0, sizeof wt);
+    wt.binary = t->binary;
+    wt.ncol = t->ncol;
+    wt.cols = t->cols;
+    memset(&mo, 0, sizeof mo);
+    mo.fd = -1;
+    mo.buf = j->out.buf;
+    mo.cap = j->out.cap;
+    wt.out = &mo;
+    wt.scratch = j->scratch;
+    wt.scratch_cap = j->scratch_cap;
+    for (i = 0; i < j->nrp && !rc; i++) {
+        es_records_plan p = j->rp[i].p;
+        size_t r1 = i + 1 < j->nrp ? j->rp[i + 1].rec0 : j->b.nrec;
+        p.q = p.nq ? j->qv + j->rp[i].qoff : NULL;
+        rc = es_records_rows(&wt, &j->b, j->event, j->rp[i].rec0, r1, &p, 1);
+    }
+    j->out.buf = mo.buf;
+    j->out.cap = mo.cap;
+    j->out.len = mo.len;
+    j->scratch = wt.scratch;
+    j->scratch_cap = wt.scratch_cap;
+    j->rows = wt.rows;
+    j->failed = rc != 0 || mo.err != 0;
+}
+
 static void job_run(const es_table *t, pairs_job *j) {
     const es_batch *b = &j->b;
     pairs_view v = {j->event, 0, b->rec_id, b->rec_aux, b->exposure, b->pair_off, b->sidx, b->loss, b->prob};
     j->out.out = NULL;
     j->out.len = 0;
     j->rows = 0;
+    if (j->kind == JOB_RECORDS) {
+        job_run_records(t, j);
+        return;
+    }
     j->failed = pairs_format(t, &v, 0, b->nrec, &j->plan, &j->out, &j->rows) != 0;
 }
 
@@ -343,6 +405,7 @@ static int pairs_write_oldest(struct es_pairs_async *a) {
     t->rows += j->rows;
     es_batch_trim(&j->b); /* after a huge event, give the memory back */
     es_batch_clear(&j->b);
+    j->nrp = j->nqv = 0;
     pthread_mutex_lock(&a->mu);
     j->state = JOB_FREE;
     pthread_mutex_unlock(&a->mu);
@@ -369,12 +432,14 @@ static int pairs_submit(struct es_pairs_async *a) {
     return 0;
 }
 
-/* A job to fill with plan: the current one if the plan matches, else a
-** free one (writing out finished jobs to make room). */
+/* A job to fill with plan (NULL: a record rows job): the current one if
+** it is of that kind and plan, else a free one (writing out finished jobs
+** to make room). */
 static pairs_job *pairs_filling(struct es_pairs_async *a, const es_pairs_plan *plan) {
-    int i;
+    int i, kind = plan ? JOB_PAIRS : JOB_RECORDS;
+    pairs_job *f = a->fill >= 0 ? &a->jobs[a->fill] : NULL;
     /* plans are compared and copied as bytes: es_pairs_plan has no padding */
-    if (a->fill >= 0 && memcmp(&a->jobs[a->fill].plan, plan, sizeof *plan) == 0) return &a->jobs[a->fill];
+    if (f && f->kind == kind && (!plan || memcmp(&f->plan, plan, sizeof *plan) == 0)) return f;
     pairs_submit(a);
     for (;;) {
         int pick = -1;
@@ -386,7 +451,8 @@ static pairs_job *pairs_filling(struct es_pairs_async *a, const es_pairs_plan *p
         pthread_mutex_unlock(&a->mu);
         if (pick >= 0) {
             a->fill = pick;
-            memcpy(&a->jobs[pick].plan, plan, sizeof *plan);
+            a->jobs[pick].kind = kind;
+            if (plan) memcpy(&a->jobs[pick].plan, plan, sizeof *plan);
             return &a->jobs[pick];
         }
         if (pairs_write_oldest(a) < 0) return NULL;
@@ -490,6 +556,76 @@ int es_table_pairs(es_table *t, const es_batch *b, size_t r0, size_t r1, const e
         if (!(j = pairs_filling(a, plan))) return -1;
     }
     if (job_append(j, b, r0, r1)) return -1;
+    if (j->b.npairs >= PAIRS_JOB_INPUT) pairs_submit(a);
+    return 0;
+}
+
+/* Whether record plans a and b write the same rows: the fields in use
+** only (the struct has padding, and unused layouts, columns and constants
+** are left unset); constants by their bits (NaN too); qa/qb are the
+** probabilities. */
+static int rec_plan_same(const es_records_plan *a, const double *qa, const es_records_plan *b, const double *qb) {
+    int i, k;
+    size_t nqa = qa ? a->nq : 0, nqb = qb ? b->nq : 0;
+    if (a->nlay != b->nlay || a->ncol != b->ncol || a->where_exposure != b->where_exposure || nqa != nqb) return 0;
+    for (i = 0; i < a->nlay; i++)
+        for (k = 0; k < a->ncol; k++) {
+            if (a->src[i][k] != b->src[i][k]) return 0;
+            if (a->src[i][k] == ES_REC_CONST && memcmp(&a->cst[i][k], &b->cst[i][k], sizeof a->cst[i][k])) return 0;
+        }
+    return nqa == 0 || memcmp(qa, qb, nqa * sizeof *qa) == 0;
+}
+
+/* Plan p for the records appended from now on to job j; -1 when out of memory. */
+static int job_add_rec_plan(pairs_job *j, const es_records_plan *p) {
+    size_t nq = p->q ? p->nq : 0;
+    rec_plan *last = j->nrp ? &j->rp[j->nrp - 1] : NULL;
+    if (last && rec_plan_same(&last->p, last->p.nq ? j->qv + last->qoff : NULL, p, p->q)) return 0;
+    if (last && last->rec0 == j->b.nrec) j->nrp--; /* the last plan has no records: replace it */
+    if (j->nrp == j->cap_rp) {
+        size_t cap = j->cap_rp ? 2 * j->cap_rp : 16;
+        rec_plan *n = realloc(j->rp, cap * sizeof *n);
+        if (!n) return -1;
+        j->rp = n;
+        j->cap_rp = cap;
+    }
+    if (nq > j->cap_qv - j->nqv) {
+        size_t cap = j->cap_qv ? j->cap_qv : 64;
+        double *n;
+        while (cap - j->nqv < nq) cap *= 2;
+        if (!(n = realloc(j->qv, cap * sizeof *n))) return -1;
+        j->qv = n;
+        j->cap_qv = cap;
+    }
+    /* the same probabilities as the last plan's are shared, not copied again */
+    last = j->nrp ? &j->rp[j->nrp - 1] : NULL;
+    if (last && last->p.nq == nq && nq && memcmp(j->qv + last->qoff, p->q, nq * sizeof *p->q) == 0) {
+        j->rp[j->nrp].qoff = last->qoff;
+    } else {
+        if (nq) memcpy(j->qv + j->nqv, p->q, nq * sizeof *p->q);
+        j->rp[j->nrp].qoff = j->nqv;
+        j->nqv += nq;
+    }
+    j->rp[j->nrp].p = *p;
+    j->rp[j->nrp].p.q = NULL;
+    j->rp[j->nrp].p.nq = nq;
+    j->rp[j->nrp].rec0 = j->b.nrec;
+    j->nrp++;
+    return 0;
+}
+
+int es_records_async(es_table *t, const es_batch *b, const es_records_plan *p) {
+    struct es_pairs_async *a = t->async;
+    pairs_job *j;
+    if (!(j = pairs_filling(a, NULL))) return -1;
+    if (j->b.nrec && (j->b.source != b->source || j->b.len_sample != b->len_sample)) {
+        pairs_submit(a);
+        if (!(j = pairs_filling(a, NULL))) return -1;
+    }
+    if (job_add_rec_plan(j, p) || job_append(j, b, 0, b->nrec)) {
+        if (!t->out->err) t->out->err = ENOMEM;
+        return -1;
+    }
     if (j->b.npairs >= PAIRS_JOB_INPUT) pairs_submit(a);
     return 0;
 }

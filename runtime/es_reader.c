@@ -5,7 +5,10 @@
 **
 ** A stream that has data is read until its current event is complete (an
 ** event ends when a header shows a new event_id, or at EOF), so events of
-** different inputs interleave but each is delivered whole.  Unlike py, the
+** different inputs interleave but each is delivered whole -- in parts of
+** whole records when it is larger than the part bound (part_bytes): the
+** input that delivered a part that is not the last is read again until the
+** event's last part, so parts of two events never interleave.  Unlike py, the
 ** whole header (12 bytes for summary streams) is consumed when an input is
 ** opened, which avoids py's multi-file misparse (docs/tables.md, "Quirks").
 */
@@ -33,6 +36,7 @@ typedef struct reader_input {
     int eof;              /* read() returned 0 */
     int done;             /* eof and nothing left */
     uint64_t size;        /* regular file size, else 0 */
+    int mid_event;        /* a part of dec.event_id was delivered, not its last */
     es_decoder dec;
 } reader_input;
 
@@ -45,6 +49,8 @@ struct es_reader {
     es_batch batch;
     es_hooks hooks;
     es_reader_stats stats;
+    size_t part_bytes;    /* 0: whole events */
+    int hold;             /* input in the middle of an event, or -1 */
     char err[ES_ERR_MAX];
     char warn[ES_ERR_MAX];  /* first input that ended inside a record */
     uint64_t warned;
@@ -162,6 +168,9 @@ int es_decode(es_decoder *d, const unsigned char *buf, size_t *cur, size_t valid
             if (ev <= 0) return dec_fail(err, errlen, "invalid event id %d", (int)ev);
             if (d->event_id != 0 && ev != d->event_id) return ES_DEC_EVENT_DONE;
             if (d->in_record && hooks && hooks->item_exit) hooks->item_exit(hooks->ud, b);
+            d->in_record = 0;
+            /* The part is full: stop between two records of the event. */
+            if (b->part_limit && b->nrec && es_batch_bytes(b) >= b->part_limit) return ES_DEC_PART_FULL;
             d->event_id = ev;
             b->event_id = ev;
             if (d->info.source == SUMMARY_STREAM_ID) memcpy(&x, p + 8, 4);
@@ -218,6 +227,29 @@ static int reader_same_header(const es_info *a, const es_info *b) {
            a->summary_set_id == b->summary_set_id;
 }
 
+/* The part bound: EVSTREAM_PART_BYTES when set (a byte count, with an
+** optional K, M or G suffix; 0: whole events), else the default. */
+static int reader_part_env(size_t *bytes, char *err, size_t errlen) {
+    const char *s = getenv("EVSTREAM_PART_BYTES");
+    char *end;
+    unsigned long long v;
+    int shift = 0;
+    *bytes = ES_PART_BYTES_DEFAULT;
+    if (!s || !*s) return 0;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (*end == 'K' || *end == 'k') shift = 10;
+    else if (*end == 'M' || *end == 'm') shift = 20;
+    else if (*end == 'G' || *end == 'g') shift = 30;
+    if (shift) end++;
+    if (errno || end == s || *end || s[0] == '-' || v > (unsigned long long)(SIZE_MAX >> shift)) {
+        snprintf(err, errlen, "EVSTREAM_PART_BYTES: '%.40s' is not a byte count (e.g. 16M; 0: whole events)", s);
+        return -1;
+    }
+    *bytes = (size_t)v << shift;
+    return 0;
+}
+
 static int reader_init_input(es_reader *r, int i, int fd, const char *name) {
     reader_input *in = &r->in[i];
     struct stat st;
@@ -269,7 +301,9 @@ es_reader *es_reader_open_fds(const int *fds, const char *const *names, int n, c
         return NULL;
     }
     r->n = n;
+    r->hold = -1;
     for (i = 0; i < n; i++) r->in[i].fd = -1;
+    if (reader_part_env(&r->part_bytes, r->err, sizeof r->err)) ok = 0;
     /* Every input is claimed before any header is read: a file given twice
     ** (its events would count twice) or one this process writes is refused
     ** before a byte of it is read. */
@@ -371,7 +405,7 @@ static int reader_fill(es_reader *r, reader_input *in) {
 
 static void reader_count(es_reader *r, const es_batch *b) {
     es_reader_stats *s = &r->stats;
-    s->events++;
+    s->events += b->last_part ? 1 : 0;
     s->records += b->nrec;
     s->pairs += b->npairs;
     s->nan_count += b->nan_count;
@@ -379,7 +413,8 @@ static void reader_count(es_reader *r, const es_batch *b) {
     if (b->event_id > s->max_event) s->max_event = b->event_id;
 }
 
-/* One whole event from input i: 1 delivered, 0 input finished, -1 error. */
+/* One event, or one part of it, from input i: 1 delivered, 0 input
+** finished, -1 error. */
 static int reader_read_event(es_reader *r, int i) {
     reader_input *in = &r->in[i];
     es_batch *b = &r->batch;
@@ -387,7 +422,12 @@ static int reader_read_event(es_reader *r, int i) {
     es_batch_trim(b);
     es_batch_clear(b);
     b->input = i;
-    d->event_id = 0;
+    b->part_limit = r->part_bytes;
+    b->first_part = !in->mid_event;
+    b->last_part = 1;
+    if (in->mid_event) b->event_id = d->event_id;
+    else d->event_id = 0;
+    in->mid_event = 0;
     if (es_interrupted) return reader_fail(r, in, in->base + in->cur, "interrupted by a signal");
     for (;;) {
         size_t before = in->cur;
@@ -396,6 +436,12 @@ static int reader_read_event(es_reader *r, int i) {
         r->stats.bytes += in->cur - before;
         if (rc == ES_DEC_ERROR) return reader_fail(r, in, in->base + in->cur, msg);
         if (rc == ES_DEC_EVENT_DONE) break;
+        if (rc == ES_DEC_PART_FULL) {
+            /* the next header continues this event: a part, not the last */
+            in->mid_event = 1;
+            b->last_part = 0;
+            break;
+        }
         if (in->eof) {
             if (in->cur < in->valid) {
                 snprintf(msg, sizeof msg, "truncated %s (%zu bytes at end of stream)",
@@ -424,9 +470,10 @@ static int reader_read_event(es_reader *r, int i) {
         }
         if (reader_fill(r, in)) return -1;
     }
-    if (r->hooks.finalize_event) r->hooks.finalize_event(r->hooks.ud, b);
+    r->hold = in->mid_event ? i : -1;
+    if (b->last_part && r->hooks.finalize_event) r->hooks.finalize_event(r->hooks.ud, b);
     reader_count(r, b);
-    if (r->hooks.event_read_log) r->hooks.event_read_log(r->hooks.ud, b, r->stats.bytes);
+    if (b->last_part && r->hooks.event_read_log) r->hooks.event_read_log(r->hooks.ud, b, r->stats.bytes);
     return 1;
 }
 
@@ -434,6 +481,7 @@ static int reader_read_event(es_reader *r, int i) {
 ** may be whole already), else the first the poll says is ready. */
 static int reader_pick(es_reader *r) {
     int k, live = 0;
+    if (r->hold >= 0) return r->hold; /* the rest of an event comes first */
     for (k = 0; k < r->n; k++) {
         reader_input *in = &r->in[(r->rr + k) % r->n];
         if (!in->done && (in->cur < in->valid || in->eof)) return (r->rr + k) % r->n;
@@ -483,6 +531,8 @@ const char *es_reader_input_name(const es_reader *r, int i) { return r->in[i].na
 const char *es_reader_error(const es_reader *r) { return r->err; }
 const char *es_reader_warning(const es_reader *r) { return r->warned ? r->warn : NULL; }
 const es_reader_stats *es_reader_get_stats(const es_reader *r) { return &r->stats; }
+void es_reader_set_part_bytes(es_reader *r, size_t bytes) { r->part_bytes = bytes; }
+size_t es_reader_part_bytes(const es_reader *r) { return r->part_bytes; }
 
 uint64_t es_reader_total_size(const es_reader *r) {
     uint64_t t = 0;

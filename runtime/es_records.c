@@ -8,12 +8,14 @@
 ** the dense samples, the quantiles.  The float32/float64 steps are those
 ** of the reference (OUTPUTS.md 4.2), so rows print byte-identical.
 ** Its scratch (dense samples, float32 probabilities and quantiles) lives
-** in the table and is reused from event to event.
+** in the table and is reused from event to event.  On a table with worker
+** threads the call is queued with the pair rows (es_pairs.c), and a worker
+** runs es_records_rows into the job's memory with a scratch of its own.
 */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "es_internal.h"
+#include "es_rows.h"
 
 static const es_name_id records_sources[] = {
     {"event", ES_REC_EVENT},
@@ -120,21 +122,29 @@ static float *records_scratch(es_table *t, size_t n) {
 }
 
 /* Values of record r for every source; the nq quantiles of qf into qout. */
-static void records_values(const es_batch *b, size_t r, int need, float *dense, const float *qf, size_t nq,
-                           double *val, float *qout) {
+static void records_values(const es_batch *b, int32_t event_id, size_t r, int need, float *dense, const float *qf,
+                           size_t nq, double *val, float *qout) {
     int32_t n = b->len_sample;
     float x = b->exposure[r], sp[NUM_SPECIAL_SIDX];
     unsigned found = es_batch_specials(b, r, sp);
-    val[ES_REC_EVENT] = b->event_id;
+    val[ES_REC_EVENT] = event_id;
     val[ES_REC_ID] = b->rec_id[r];
     val[ES_REC_EXPOSURE] = x;
     val[ES_REC_ANALYTICAL_MEAN] = found & (1u << (-MEAN_IDX - 1)) ? sp[-MEAN_IDX - 1] : 0.0f;
     val[ES_REC_MAX_LOSS] = found & (1u << (-MAX_LOSS_IDX - 1)) ? sp[-MAX_LOSS_IDX - 1] : 0.0f;
     if (need) {
-        float *v = es_dense(b, r, n, dense);
-        if (need & REC_NEED_MOMENTS) {
-            es_moments m;
-            es_moments_of(v, n, &m);
+        /* a record with few pairs for its N: from the pairs (work of the
+        ** pair count); else, or when its sample sidx repeat or go back, the
+        ** dense vector (its loops are cheaper per sample when most are
+        ** there) */
+        es_moments m;
+        int mom = need & REC_NEED_MOMENTS, qs = need & REC_NEED_QUANTILES;
+        if (!es_record_sparse(b, r, n) || es_record_stats(b, r, n, mom ? &m : NULL, qs ? dense : NULL, qf, nq, qout)) {
+            float *v = es_dense(b, r, n, dense);
+            if (mom) es_moments_of(v, n, &m);
+            if (qs) es_quantiles(v, n, qf, nq, qout);
+        }
+        if (mom) {
             val[ES_REC_MEAN] = m.mean;
             val[ES_REC_SD] = m.sd;
             val[ES_REC_MAX] = m.max;
@@ -144,7 +154,6 @@ static void records_values(const es_batch *b, size_t r, int need, float *dense, 
             val[ES_REC_EXPOSURE_CHANCE] = (double)x * val[ES_REC_CHANCE];
             val[ES_REC_EXPOSURE_IF_LOSS] = m.nonzero > 0 ? x : 0.0;
         }
-        if (need & REC_NEED_QUANTILES) es_quantiles(v, n, qf, nq, qout);
     }
 }
 
@@ -159,13 +168,39 @@ static int records_row(es_table *t, const int *src, const double *cst, const dou
     return rc ? rc : es_table_end_row(t);
 }
 
+/* A job's memory output: room for rows more rows of at most rowmax bytes
+** (a float64 cell of 2^128 or more takes ES_NUM_MAX_F64 bytes). */
+static int records_reserve(es_out *o, size_t rows, size_t rowmax) {
+    size_t need = rows * rowmax;
+    if (o->cap - o->len >= need) return 0;
+    {
+        size_t cap = o->cap ? o->cap : 65536;
+        unsigned char *nb;
+        while (cap - o->len < need) cap *= 2;
+        if (!(nb = realloc(o->buf, cap))) {
+            if (!o->err) o->err = ENOMEM;
+            return -1;
+        }
+        o->buf = nb;
+        o->cap = cap;
+    }
+    return 0;
+}
+
 int es_table_records(es_table *t, const es_batch *b, const es_records_plan *p) {
+    if (t->out->err) return -1;
+    if (t->async) return es_records_async(t, b, p);
+    return es_records_rows(t, b, NULL, 0, b->nrec, p, 0);
+}
+
+int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t r0, size_t r1,
+                    const es_records_plan *p, int reserve) {
     double val[ES_REC_NSRC];
     float *dense = NULL, *qf = NULL, *qout = NULL;
     int need = records_need(p), i, hasq[ES_RECORDS_MAX_LAYOUTS];
-    size_t r, k, nq = p->q ? p->nq : 0;
+    size_t r, k, nq = p->q ? p->nq : 0, rows_per_rec = 0;
     size_t n = b->len_sample > 0 ? (size_t)b->len_sample : 0;
-    if (t->async && es_table_drain(t)) return -1;
+    size_t rowmax = (size_t)t->ncol * (ES_NUM_MAX_F64 + 2) + 2;
     if (need) {
         /* dense samples, then the float32 probabilities and their quantiles */
         if (!(dense = records_scratch(t, n + 2 * nq + 1))) {
@@ -180,11 +215,15 @@ int es_table_records(es_table *t, const es_batch *b, const es_records_plan *p) {
             need &= ~REC_NEED_QUANTILES;
         }
     }
-    for (i = 0; i < p->nlay; i++) hasq[i] = records_has_q(p, i);
+    for (i = 0; i < p->nlay; i++) {
+        hasq[i] = records_has_q(p, i);
+        rows_per_rec += hasq[i] ? nq : 1;
+    }
     val[ES_REC_CONST] = 0;
-    for (r = 0; r < b->nrec; r++) {
+    for (r = r0; r < r1; r++) {
         if (p->where_exposure && !(b->exposure[r] > 0.0f)) continue;
-        records_values(b, r, need, dense, qf, nq, val, qout);
+        if (reserve && records_reserve(t->out, rows_per_rec, rowmax)) return -1;
+        records_values(b, event ? event[r] : b->event_id, r, need, dense, qf, nq, val, qout);
         for (i = 0; i < p->nlay; i++) {
             if (!hasq[i]) {
                 if (records_row(t, p->src[i], p->cst[i], val, 0, 0)) return -1;

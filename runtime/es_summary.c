@@ -29,6 +29,7 @@ typedef struct sum_set {
     int32_t *present;      /* ids present in the current event, first-seen order */
     int32_t npresent;
     es_out *out, *idx;
+    es_batch *mem;         /* memory set (path NULL): the event's records, else NULL */
 } sum_set;
 
 struct es_summarizer {
@@ -68,6 +69,9 @@ static void sum_set_free(sum_set *st, int commit, int *e, char *err, size_t errl
         }
     }
     st->out = st->idx = NULL;
+    if (st->mem) es_batch_free(st->mem);
+    free(st->mem);
+    st->mem = NULL;
     free(st->map);
     free(st->acc);
     free(st->count);
@@ -92,6 +96,41 @@ static void *sum_calloc(size_t count, size_t size) {
     return calloc(count ? count : 1, size);
 }
 
+/* Bounds on what the xref sizes (issue 15): the accumulator is (largest
+** summary id) x (N + 6) floats and the maps hold (largest id + 1) entries,
+** so one absurd id in a damaged xref must fail here with the file's name,
+** not in malloc.  $EVSTREAM_MAX_SUMMARY_CELLS and $EVSTREAM_MAX_IDS raise
+** the limits. */
+#define SUM_MAX_CELLS_DEFAULT ((uint64_t)1 << 29) /* 2 GiB of float32 */
+#define SUM_MAX_IDS_DEFAULT ((uint64_t)1 << 28)   /* 1 GiB of int32 per map */
+
+static uint64_t sum_limit(const char *env, uint64_t dflt) {
+    const char *e = getenv(env);
+    unsigned long long v = e && *e ? strtoull(e, NULL, 10) : 0;
+    return v > 0 ? (uint64_t)v : dflt;
+}
+
+/* 0, or -1 with "FILE: ..." in err when len ids (largest id + 1) are too many. */
+static int sum_check_ids(const es_summarizer *s, const char *file, size_t len, char *err, size_t errlen) {
+    uint64_t lim = sum_limit("EVSTREAM_MAX_IDS", SUM_MAX_IDS_DEFAULT);
+    if ((uint64_t)len <= lim) return 0;
+    snprintf(err, errlen, "%s: largest %s %llu, more than the limit of %llu ids (EVSTREAM_MAX_IDS raises it)", file,
+             s->id_name, (unsigned long long)len - 1, (unsigned long long)lim);
+    return -1;
+}
+
+static int sum_check_cells(const es_summarizer *s, int32_t set_id, int32_t max_sid, char *err, size_t errlen) {
+    uint64_t lim = sum_limit("EVSTREAM_MAX_SUMMARY_CELLS", SUM_MAX_CELLS_DEFAULT);
+    uint64_t cells = (uint64_t)max_sid * (uint64_t)s->width;
+    if (cells <= lim) return 0;
+    snprintf(err, errlen,
+             "%s: summary set %d: largest summary_id %d x %llu values (%d samples + 6) = %llu accumulator cells, "
+             "more than the limit of %llu (EVSTREAM_MAX_SUMMARY_CELLS raises it)",
+             s->xref_name, (int)set_id, (int)max_sid, (unsigned long long)s->width, (int)s->n,
+             (unsigned long long)cells, (unsigned long long)lim);
+    return -1;
+}
+
 static int sum_set_init(es_summarizer *s, sum_set *st, const es_summary_set *in, char *err, size_t errlen) {
     unsigned char hdr[ES_HEADER_MAX];
     es_info info;
@@ -104,6 +143,9 @@ static int sum_set_init(es_summarizer *s, sum_set *st, const es_summary_set *in,
         }
         if (in->map[i] > max_sid) max_sid = in->map[i];
     }
+    if (sum_check_ids(s, s->xref_name, in->map_len, err, errlen) ||
+        sum_check_cells(s, in->set_id, max_sid, err, errlen))
+        return -1;
     st->set_id = in->set_id;
     st->map_len = in->map_len;
     st->max_sid = max_sid;
@@ -118,6 +160,16 @@ static int sum_set_init(es_summarizer *s, sum_set *st, const es_summary_set *in,
         return -1;
     }
     if (in->map_len) memcpy(st->map, in->map, in->map_len * sizeof *st->map);
+    if (!in->path) { /* memory set: the records stay in a batch (es_summarizer_batch) */
+        if (!(st->mem = malloc(sizeof *st->mem))) {
+            snprintf(err, errlen, "summary set %d: out of memory", (int)in->set_id);
+            return -1;
+        }
+        es_batch_init(st->mem);
+        st->mem->source = SUMMARY_STREAM_ID;
+        st->mem->len_sample = s->n;
+        return 0;
+    }
     if (!(st->out = es_out_open(in->path, err, errlen))) return -1;
     if (in->idx_path && !(st->idx = es_out_open(in->idx_path, err, errlen))) return -1;
     memset(&info, 0, sizeof info);
@@ -151,6 +203,11 @@ es_summarizer *es_summarizer_new(const es_summary_opts *o, const es_summary_set 
         size_t i;
         s->nrisk = o->nrisk > 0 ? o->nrisk : 1;
         s->risk_len = o->risk_len;
+        if (sum_check_ids(s, "the summary map", o->risk_len, err, errlen)) {
+            char ignore[8];
+            es_summarizer_close(s, 0, ignore, sizeof ignore);
+            return NULL;
+        }
         if (!(s->risk = sum_calloc(o->risk_len, sizeof *s->risk))) goto oom;
         if (!(s->risk_stamp = sum_calloc((size_t)s->nrisk, sizeof *s->risk_stamp))) goto oom;
         for (i = 0; i < o->risk_len; i++) {
@@ -244,10 +301,56 @@ static int sum_write_fail(es_out *o, char *err, size_t errlen) {
     return -1;
 }
 
+/* A pair of a memory set, as the reader would decode it: NaN becomes 0 and
+** is counted. */
+static int sum_mem_pair(es_batch *b, int32_t sidx, float v) {
+    if (v != v) {
+        v = 0.0f;
+        b->nan_count++;
+    }
+    return es_batch_add_pair(b, sidx, v);
+}
+
+/* The summaries of one memory set for the event: the records, pairs and
+** order the stream written by sum_write_set decodes to. */
+static int sum_fill_set(es_summarizer *s, sum_set *st, int32_t event_id, char *err, size_t errlen) {
+    es_batch *b = st->mem;
+    int32_t i, sidx;
+    int rc = 0;
+    sum_sort_present(s, st);
+    es_batch_clear(b);
+    b->event_id = event_id;
+    for (i = 0; i < st->npresent && !rc; i++) {
+        int32_t sid = st->present[i];
+        const float *v = st->acc + (size_t)(sid - 1) * s->width + SUM_OFF;
+        float tiv = v[TIV_IDX];
+        if (!s->zeros && v[TIV_IDX] == 0.0f && v[MEAN_IDX] == 0.0f) continue;
+        if (tiv != tiv) {
+            tiv = 0.0f;
+            b->nan_count++;
+        }
+        rc |= es_batch_add_record(b, sid, tiv, 0);
+        if (rc) break;
+        rc |= sum_mem_pair(b, MAX_LOSS_IDX, v[MAX_LOSS_IDX]);
+        if (s->risk) rc |= sum_mem_pair(b, NUMBER_OF_AFFECTED_RISK_IDX, (float)st->count[sid]);
+        rc |= sum_mem_pair(b, MEAN_IDX, v[MEAN_IDX]);
+        for (sidx = 1; sidx <= s->n; sidx++)
+            if (s->zeros || v[sidx] != 0.0f) rc |= sum_mem_pair(b, sidx, v[sidx]);
+    }
+    st->npresent = 0;
+    if (rc) snprintf(err, errlen, "summary set %d: out of memory for event %d", (int)st->set_id, (int)event_id);
+    return rc ? -1 : 0;
+}
+
+const es_batch *es_summarizer_batch(const es_summarizer *s, int k) {
+    return k >= 0 && k < s->nsets ? s->sets[k].mem : NULL;
+}
+
 /* Write the summaries of one set for the event (OUTPUTS.md 4.1 order). */
 static int sum_write_set(es_summarizer *s, sum_set *st, int32_t event_id, char *err, size_t errlen) {
     size_t rec_max = ES_SUMMARY_REC_HEADER + ES_PAIR_SIZE * ((size_t)s->n + 4);
     int32_t i, sidx;
+    if (st->mem) return sum_fill_set(s, st, event_id, err, errlen);
     sum_sort_present(s, st);
     for (i = 0; i < st->npresent; i++) {
         int32_t sid = st->present[i];
@@ -293,10 +396,24 @@ int es_summarizer_event(es_summarizer *s, const es_batch *b, char *err, size_t e
                  (int)b->len_sample, (int)s->n);
         return -1;
     }
-    sum_next_gen(s);
-    for (k = 0; k < s->nsets; k++) s->sets[k].npresent = 0;
+    /* An event in parts (es_reader_set_part_bytes): the generation, the
+    ** present lists, the rows and the risk stamps carry over from part to
+    ** part; the summaries are written after the last part only. */
+    if (b->first_part) {
+        sum_next_gen(s);
+        for (k = 0; k < s->nsets; k++) s->sets[k].npresent = 0;
+    }
     for (r = 0; r < b->nrec; r++)
         if (sum_record(s, b, r, err, errlen)) return -1;
+    if (!b->last_part) {
+        /* memory sets: no records until the event's last part */
+        for (k = 0; k < s->nsets; k++)
+            if (s->sets[k].mem) {
+                es_batch_clear(s->sets[k].mem);
+                s->sets[k].mem->event_id = b->event_id;
+            }
+        return 0;
+    }
     for (k = 0; k < s->nsets; k++)
         if (sum_write_set(s, &s->sets[k], b->event_id, err, errlen)) return -1;
     return 0;

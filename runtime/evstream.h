@@ -178,6 +178,12 @@ typedef struct es_batch {
     float *prob;          /* CDF: prob_to; else NULL */
     uint64_t nan_count;   /* NaN losses set to 0 in this event */
     size_t cap_rec, cap_pairs;
+    /* An event larger than the reader's part bound comes in several parts
+    ** (whole records each, see es_reader_set_part_bytes): first_part is set
+    ** on its first, last_part on its last; both on a whole event, and both
+    ** from es_batch_init for batches built by hand. */
+    int first_part, last_part;
+    size_t part_limit;    /* decoder: end the part at the next record once the arrays hold this many bytes (0: never) */
 } es_batch;
 
 void es_batch_init(es_batch *b);
@@ -191,6 +197,8 @@ int es_batch_add_record(es_batch *b, int32_t id, float exposure, int32_t aux);
 ** arrays directly (then set npairs and pair_off[nrec]); -1 on allocation
 ** failure. */
 int es_batch_reserve_pairs(es_batch *b, size_t more);
+/* Bytes of array the event's records and pairs take (the part measure). */
+size_t es_batch_bytes(const es_batch *b);
 /* Append a pair to the open record; -1 on allocation failure. */
 int es_batch_add_pair(es_batch *b, int32_t sidx, float loss);
 /* The special sidx values (-1 .. -5) of record r, wherever they are in the
@@ -223,8 +231,9 @@ es_reader *es_reader_open_fds(const int *fds, const char *const *names, int n, c
 const es_info *es_reader_info(const es_reader *r);
 int es_reader_ninputs(const es_reader *r);
 const char *es_reader_input_name(const es_reader *r, int i);
-/* Next whole event: 1 and *out set, 0 at the end of every input, -1 on
-** error (es_reader_error). The batch is valid until the next call. */
+/* Next event, or part of an event (see es_reader_set_part_bytes): 1 and
+** *out set, 0 at the end of every input, -1 on error (es_reader_error).
+** The batch is valid until the next call. */
 int es_reader_next(es_reader *r, es_batch **out);
 const char *es_reader_error(const es_reader *r);
 /* NULL, or "NAME: byte N: event E: ..." for the first input that ended
@@ -232,6 +241,19 @@ const char *es_reader_error(const es_reader *r);
 ** as the reference does.  For a warning line once the run is done. */
 const char *es_reader_warning(const es_reader *r);
 const es_reader_stats *es_reader_get_stats(const es_reader *r);
+/* Parts: an event whose records would take more than `bytes` of batch
+** arrays (8 bytes a pair, 16 a record; CDF 12 and 20) is handed out in
+** several batches, each of whole records, the first with first_part set,
+** the last with last_part set; a part ends at the first record boundary
+** at or past the bound, so a single record larger than the bound still
+** comes whole.  Parts of one event are never interleaved with another
+** event of any input.  Default ES_PART_BYTES_DEFAULT (2 MiB: the per-pair
+** worker jobs of a table copy a part and hold its formatted rows, about 18
+** times the part, so this keeps `tocsv` of any event under 64 MB), or the environment
+** variable EVSTREAM_PART_BYTES (read by es_reader_open*); 0: whole events. */
+#define ES_PART_BYTES_DEFAULT ((size_t)2 << 20)
+void es_reader_set_part_bytes(es_reader *r, size_t bytes);
+size_t es_reader_part_bytes(const es_reader *r);
 /* Total size of the regular-file inputs (0 if any is a pipe). */
 uint64_t es_reader_total_size(const es_reader *r);
 void es_reader_close(es_reader *r);
@@ -281,6 +303,19 @@ int es_out_write(es_out *o, const void *p, size_t n);
 int es_out_close(es_out *o, int commit);
 /* The name of o for messages: its path, or "<output>" for stdout / an fd. */
 const char *es_out_name(const es_out *o);
+/* Deferred commits (opt-in; `evstream run` turns them on): with on = 1,
+** es_out_close(o, 1) of a renamed output flushes and closes it but keeps
+** the temporary until es_out_commit_deferred renames every one (0, or -1
+** and "PATH: reason" in err: the rest are discarded) or
+** es_out_discard_deferred unlinks them; at exit the temporaries of every
+** deferred or still open output are unlinked.  FIFOs, devices, stdout are
+** unaffected. */
+void es_out_defer_commits(int on);
+int es_out_commit_deferred(char *err, size_t errlen);
+void es_out_discard_deferred(void);
+/* 1 once a write to stdout failed with EPIPE (its reader went away):
+** the CLI then exits quietly with status 141, as `cat` does. */
+int es_out_stdout_gone(void);
 
 /* The process's open files, compared by device and inode (a name, a
 ** "./name" and a hard link are one file): every es_out_open output, and
@@ -464,7 +499,10 @@ const char *es_records_source_name(int src);
 ** 0, or -1 with the message in err. */
 int es_records_check(const es_table *t, const es_records_plan *plan, char *err, size_t errlen);
 /* The rows of every record of b (plan checked by es_records_check). 0, or
-** -1 with t->out->err set (a write error, or ENOMEM). */
+** -1 with t->out->err set (a write error, or ENOMEM).  With threads on
+** (es_table_set_threads), the records and the plan (its probabilities
+** too) are copied into the same jobs as es_table_pairs rows, computed and
+** formatted on the workers and written in call order: the same bytes. */
 int es_table_records(es_table *t, const es_batch *b, const es_records_plan *plan);
 
 /* ---- statistics kernels (es_stats.c) ----
@@ -481,11 +519,33 @@ typedef struct es_moments {
 } es_moments;
 /* Statistics over a dense vector v[0..n-1]. */
 void es_moments_of(const float *v, int32_t n, es_moments *m);
+/* The same moments (if mo), and the quantiles q[0..nq-1] into qout (if
+** work), of the samples 1..N of record r straight from its pairs, in time
+** and memory of its pair count: bit-identical to es_dense + es_moments_of /
+** es_quantiles.  work needs room for min(pairs of r, n) floats.  -1 (nothing
+** done, work untouched) when its sample sidx are not strictly increasing:
+** then the dense form's last-pair-wins rule applies, use es_dense. */
+int es_record_stats(const es_batch *b, size_t r, int32_t n, es_moments *mo, float *work, const float *q, size_t nq,
+                    float *qout);
+/* The same over the pairs p0 .. p1-1 of columns sidx / loss (a record of
+** a view that is not an es_batch). */
+int es_pairs_stats(const int32_t *sidx, const float *loss, size_t p0, size_t p1, int32_t n, es_moments *mo,
+                   float *work, const float *q, size_t nq, float *qout);
+/* 1 when record r has few pairs for N (at most N / 2), where
+** es_record_stats is faster than the dense vector. */
+int es_record_sparse(const es_batch *b, size_t r, int32_t n);
+/* s after k times s += c in float64 (c >= 0, s >= +0.0), in O(log) adds. */
+double es_add_repeat(double s, double c, uint64_t k);
 /* Quantile by the reference rule (OUTPUTS.md 4.2) over sorted x[0..n-1]. */
 float es_quantile_sorted(const float *x, int32_t n, float q);
-/* out[i] = the quantile q[i] of v[0..n-1] by es_quantile_sorted; v is
-** sorted in place. */
+/* out[i] = the quantile q[i] of v[0..n-1] by es_quantile_sorted over v
+** sorted ascending (-0.0 before +0.0, NaNs at the ends: the order of
+** es_sort_f32's radix sort); v is overwritten.  Only the order statistics
+** the q need are selected, and +0.0 samples are only counted. */
 void es_quantiles(float *v, int32_t n, const float *q, size_t nq, float *out);
+/* The same over n samples of which x[0..m-1] (any order, m <= n) are given
+** and the other n - m are +0.0: a record's sample pairs; x is overwritten. */
+void es_quantiles_sparse(float *x, int32_t m, int32_t n, const float *q, size_t nq, float *out);
 /* Sort a float32 vector ascending in place. */
 void es_sort_f32(float *v, size_t n);
 
@@ -520,13 +580,51 @@ typedef struct es_summarizer es_summarizer;
 ** (message in err; nothing is left behind). */
 es_summarizer *es_summarizer_new(const es_summary_opts *o, const es_summary_set *sets, int nsets, char *err,
                                  size_t errlen);
-/* Aggregate one whole event and write its summary records. 0, or -1 with
+/* Aggregate one event, or one part of it (first_part / last_part: the
+** summary records are written after the last part), and write its summary records. 0, or -1 with
 ** the message in err (an id not in the xref, a sample count mismatch, a
 ** write error): the caller should then close with commit = 0. */
 int es_summarizer_event(es_summarizer *s, const es_batch *b, char *err, size_t errlen);
 /* commit = 1: flush, close and rename the outputs into place; 0: discard
 ** them. Frees s. 0, or -1 with the first error in err. */
 int es_summarizer_close(es_summarizer *s, int commit, char *err, size_t errlen);
+/* A set whose path is NULL is a memory set (issue 16: tables in the same
+** process): each event's summary records go into a batch instead of a
+** stream -- the records, pairs and order a reader of that stream would
+** give (NaN as 0).  The batch of set k (0-based) for the last event, valid
+** until the next es_summarizer_event; NULL for a set written to a file. */
+const es_batch *es_summarizer_batch(const es_summarizer *s, int k);
+
+/* ---- static inputs: summary xref and summary maps (es_xref.c) ----
+** gulsummaryxref / fmsummaryxref (.bin {int32 id; int32 summary_id; int32
+** summaryset_id}, or .csv with a header naming item_id | output |
+** output_id | coverage_id, summary_id, summaryset_id in any order) and
+** gul_summary_map.csv / fm_summary_map.csv (risk = distinct (loc_id,
+** building_id), numbered from 1 in order of first appearance) as dense
+** arrays, ready for es_summary_set.map and es_summary_opts.risk.  Errors:
+** -1 and "FILE:LINE: ..." (CSV) or "FILE: record N: ..." (.bin) in err. */
+typedef struct es_idmap {
+    int32_t *v;           /* v[id]; 0: absent */
+    size_t len;           /* largest id + 1 (0: empty) */
+    size_t count;         /* ids present */
+    size_t cap;
+} es_idmap;
+void es_idmap_free(es_idmap *m);
+
+typedef struct es_xref {
+    int nsets;
+    int32_t *set_id;      /* summary set ids, in order of first appearance */
+    es_idmap *map;        /* map[k]: id -> summary_id (>= 1) of set set_id[k] */
+} es_xref;
+/* .bin when the name ends in .bin, else CSV; a later row for the same id
+** and set wins, as in the reference. */
+int es_xref_load(const char *path, es_xref *x, char *err, size_t errlen);
+const es_idmap *es_xref_set(const es_xref *x, int32_t set_id);
+void es_xref_free(es_xref *x);
+/* id_column: "item_id" (gul) or "output_id" (fm); risk->v[id] = risk
+** number 1..*nrisk. */
+int es_summary_map_load(const char *path, const char *id_column, es_idmap *risk, int32_t *nrisk, char *err,
+                        size_t errlen);
 
 /* ---- CSV to stream (es_csv.c) ----
 ** The inverse of tocsv: rows of one of the layouts below become records.

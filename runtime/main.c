@@ -39,7 +39,7 @@ static const char *gen_usage =
     "  -a, --agg A          item (default) or coverage (loss streams)\n"
     "  -e, --events N       number of events (default 10)\n"
     "  -r, --records N      records per event (default 10)\n"
-    "  -s, --samples N      samples per record, len_sample (default 10)\n"
+    "  -S, --samples N      samples per record, len_sample (default 10; -s is the older spelling)\n"
     "  -z, --zero-share F   share of zero-loss samples, left out (default 0.1)\n"
     "      --seed N         random seed (default 1)\n"
     "  -p, --partition K/N  only the events of partition K of N (default 1/1)\n"
@@ -60,8 +60,19 @@ static int main_info(int argc, char **argv) {
     const es_reader_stats *s;
     int rc, i;
     if (argc > 0 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
-        printf("usage: evstream info [FILE...]\nValidate streams (stdin by default) and print their counts.\n");
+        printf("usage: evstream info [--] [FILE...]\nValidate streams (stdin by default) and print their counts.\n");
         return 0;
+    }
+    /* options first: an unknown one is not a file name (`--` ends them) */
+    if (argc > 0 && !strcmp(argv[0], "--")) {
+        argc--;
+        argv++;
+    } else {
+        for (i = 0; i < argc; i++)
+            if (argv[i][0] == '-' && argv[i][1]) {
+                fprintf(stderr, "evstream: info: unknown option %s (see --help)\n", argv[i]);
+                return 2;
+            }
     }
     r = es_reader_open((const char *const *)argv, argc, NULL, err, sizeof err);
     if (!r) return main_fail(err);
@@ -92,6 +103,7 @@ static int main_info(int argc, char **argv) {
     if (es_reader_warning(r)) fprintf(stderr, "evstream: warning: %s\n", es_reader_warning(r));
     es_reader_close(r);
     if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno == EPIPE) return ES_CLI_EPIPE_STATUS; /* the reader went away: quiet, as cat is */
         fprintf(stderr, "evstream: write error on <stdout>: %s\n", strerror(errno ? errno : EIO));
         return 1;
     }
@@ -109,6 +121,20 @@ static int main_int(const char *s, int64_t lo, int64_t hi, int64_t *v) {
     return 0;
 }
 
+/* The options of gen, every one taking a value. */
+static const char *const main_gen_opts[] = {"-t", "--type", "-a", "--agg", "-e", "--events", "-r", "--records",
+                                            "-S", "--samples", "-s", "-z", "--zero-share", "--seed", "-p",
+                                            "--partition", "--set", "--first-event", "-o", "--output", NULL};
+
+static int main_gen_known(const char *opt) {
+    int i;
+    for (i = 0; main_gen_opts[i]; i++)
+        if (!strcmp(opt, main_gen_opts[i])) return 1;
+    return 0;
+}
+
+/* 0, -1 for a bad value, -2 for an unknown option, -3 for a sample count
+** above es_max_samples(). */
 static int main_gen_opt(es_gen_opts *o, const char *opt, const char *val, const char **out) {
     int64_t v;
     if (!strcmp(opt, "-t") || !strcmp(opt, "--type")) {
@@ -126,8 +152,9 @@ static int main_gen_opt(es_gen_opts *o, const char *opt, const char *val, const 
     } else if (!strcmp(opt, "-r") || !strcmp(opt, "--records")) {
         if (main_int(val, 0, INT32_MAX, &v)) return -1;
         o->records = (int32_t)v;
-    } else if (!strcmp(opt, "-s") || !strcmp(opt, "--samples")) {
+    } else if (!strcmp(opt, "-S") || !strcmp(opt, "--samples") || !strcmp(opt, "-s")) {
         if (main_int(val, 0, INT32_MAX, &v)) return -1;
+        if (v > es_max_samples()) return -3; /* what every reader would refuse */
         o->samples = (int32_t)v;
     } else if (!strcmp(opt, "-z") || !strcmp(opt, "--zero-share")) {
         char *end;
@@ -168,19 +195,27 @@ static int main_gen(int argc, char **argv) {
             fputs(gen_usage, stdout);
             return 0;
         }
+        if (!main_gen_known(argv[i])) {
+            fprintf(stderr, "evstream: gen: unknown option %s (see --help)\n", argv[i]);
+            return 2;
+        }
         if (i + 1 >= argc) {
-            fprintf(stderr, "evstream gen: option %s needs a value (see --help)\n", argv[i]);
+            fprintf(stderr, "evstream: gen: option %s needs a value (see --help)\n", argv[i]);
             return 2;
         }
         rc = main_gen_opt(&o, argv[i], argv[i + 1], &path);
+        if (rc == -3) {
+            fprintf(stderr, "evstream: gen: %s samples, more than the limit of %d (EVSTREAM_MAX_SAMPLES raises it)\n",
+                    argv[i + 1], (int)es_max_samples());
+            return 2;
+        }
         if (rc) {
-            fprintf(stderr, rc == -2 ? "evstream gen: unknown option %s (see --help)\n"
-                                     : "evstream gen: bad value for %s: %s\n", argv[i], argv[i + 1]);
+            fprintf(stderr, "evstream: gen: bad value for %s: %s (see --help)\n", argv[i], argv[i + 1]);
             return 2;
         }
     }
     if ((int64_t)o.first_event - 1 + o.events > INT32_MAX) {
-        fprintf(stderr, "evstream gen: event ids would pass %d\n", INT32_MAX);
+        fprintf(stderr, "evstream: gen: event ids would pass %d\n", INT32_MAX);
         return 2;
     }
     out = es_out_open(path, err, sizeof err);
@@ -192,11 +227,12 @@ static int main_gen(int argc, char **argv) {
         return 1;
     }
     if (e) {
-        fprintf(stderr, "evstream: write error on %s: %s\n", es_out_name(out), strerror(e));
+        if (!es_out_stdout_gone()) fprintf(stderr, "evstream: write error on %s: %s\n", es_out_name(out), strerror(e));
         es_out_close(out, 0);
-        return 1;
+        return es_out_stdout_gone() ? ES_CLI_EPIPE_STATUS : 1;
     }
     e = es_out_close(out, 1);
+    if (e && es_out_stdout_gone()) return ES_CLI_EPIPE_STATUS;
     if (e) {
         fprintf(stderr, "evstream: write error on %s: %s\n", path ? path : "<stdout>", strerror(e));
         return 1;
@@ -231,7 +267,14 @@ int main(int argc, char **argv) {
         int rc = es_cli_run(argc - 2, argv + 2);
         return rc && es_interrupted ? 128 + es_interrupted : rc;
     }
-    if (!strcmp(cmd, "scripts")) return es_cli_list_scripts();
+    if (!strcmp(cmd, "scripts")) {
+        if (argc > 2) {
+            fprintf(stderr, "evstream: scripts: unknown %s %s (see --help)\n", argv[2][0] == '-' ? "option" : "argument",
+                    argv[2]);
+            return 2;
+        }
+        return es_cli_list_scripts();
+    }
     fprintf(stderr, "evstream: unknown command '%s' (see evstream --help)\n", cmd);
     return 2;
 }

@@ -17,10 +17,11 @@ local opts = cli.parse({...}, {
     {"-s", "--selt", arg = "PATH", help = "sample event loss table (- for stdout)"},
     {"-m", "--melt", arg = "PATH", help = "moment event loss table"},
     {"-q", "--qelt", arg = "PATH", help = "quantile event loss table (needs input/quantile.bin)"},
-    {"-r", "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/"},
+    {nil, "--run_dir", arg = "DIR", default = ".", aliases = {"--run-dir", "-r"}, help = "run directory holding input/"},
     {nil, "--quantiles", arg = "PATH", help = "quantile file (default RUN_DIR/input/quantile.bin)"},
     {nil, "--event-rates", arg = "PATH", help = "event rates, csv or bin (default RUN_DIR/input/event_rates.csv or er.csv)"},
-    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
+    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, aliases = {"--ext"},
+     help = "output format"},
     {"-H", "--noheader", help = "no CSV header line"},
   },
 })

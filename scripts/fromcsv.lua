@@ -17,7 +17,8 @@ local opts = cli.parse({...}, {
           "A record starts whenever (event_id, id) changes from the previous row.",
   options = {
     {"-o", "--output", arg = "PATH", default = "-", help = "stream output"},
-    {"-N", "--samples", arg = "N", number = true, help = "len_sample of the stream (required unless CDF)"},
+    {"-S", "--samples", arg = "N", number = true, aliases = {"-N", "--max_sample_index"},
+     help = "len_sample of the stream (required unless CDF)"},
     {"-t", "--type", arg = "TYPE", choices = {"summary", "loss", "fm", "il", "gul", "cdf"},
      help = "stream type (default from the columns: summary_id summary, item_id gul, output_id loss, ...)"},
     {"-a", "--agg", arg = "item|coverage", choices = {"item", "coverage"},

@@ -290,6 +290,17 @@ local function start(info, name, first)
   end
 end
 
+-- One event, in stream order.
+local function take(ev)
+  max_id = evstream.max_record_id(ev, max_id)
+  if out then
+    if occ:count(ev:id()) > 0 then out:copy(ev) end
+  else
+    sum:add(ev)
+    max:add(ev)
+  end
+end
+
 local function read_streams(paths)
   local first
   for k = 1, math.max(#paths, 1) do
@@ -299,28 +310,40 @@ local function read_streams(paths)
     local info = r:info()
     start(info, name, first)
     first = first or {name = name, info = info}
-    for ev in r:events() do
-      max_id = evstream.max_record_id(ev, max_id)
-      if out then
-        if occ:count(ev:id()) > 0 then out:copy(ev) end
-      else
-        sum:add(ev)
-        max:add(ev)
-      end
-    end
+    for ev in r:events() do take(ev) end
     r:close()
   end
 end
 
 -- ---- hooks ----
--- No event hook: the host opens no stream; finish() reads them in order.
-function begin(info)
-  cli_inputs = info.inputs or {}
+-- Run alone: no event hook, so the host opens no stream; finish() reads
+-- them in order. Composed (evstream.compose, e.g. by outputs): the batches
+-- come through the event hook, in the composing script's order (for one
+-- summary stream per set, the file order: the same float32 sums).
+if COMPOSED then
+  if opts.merge or opts.subfolder then fail("composed, lec reads the batches it is given: drop --merge and -K") end
+  function begin(info)
+    -- several streams read together arrive interleaved, not one after the
+    -- other as lec alone adds them: the float32 AEP sums could differ
+    if info.inputs and #info.inputs > 1 then
+      fail("composed, lec takes one summary stream (%d were given: read together, their events would be "
+        .. "added interleaved, not file by file as lec alone does); run lec alone on them", #info.inputs)
+    end
+    load_occurrence()
+    start(info, "the composed stream")
+  end
+  event = take
+else
+  function begin(info)
+    cli_inputs = info.inputs or {}
+  end
 end
 
 function finish()
-  load_occurrence()
-  read_streams(stream_paths())
+  if not COMPOSED then
+    load_occurrence()
+    read_streams(stream_paths())
+  end
   if out then
     check(out:close())
     write_meta(opts.partial, state_meta(max_id, N, set))

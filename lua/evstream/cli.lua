@@ -9,7 +9,8 @@
 --     }})
 --
 -- Values land under the long name without dashes (opts.selt). Options
--- without `arg` are flags (true when given). `--help` prints the usage and
+-- without `arg` are flags (true when given). `aliases = {"-N", "--old"}`
+-- lists older spellings that still work (shown in --help as "also"). `--help` prints the usage and
 -- exits 0; a bad option raises "name: message" (exit status 1 under run).
 --
 -- Errors a user should see -- a missing file, a bad value, a write error --
@@ -40,9 +41,18 @@ local function key_of(o)
   return (o[2] or o[1]):gsub("^%-+", ""):gsub("-", "_")
 end
 
+-- The script as the user named it: under `evstream run` the host sets
+-- evstream.run_script to SCRIPT as typed (a path for a user script, the
+-- bundled name for a bundled one); elsewhere (embedded, tests) spec.name.
+local function run_name(spec)
+  local ev = package.loaded.evstream
+  local typed = type(ev) == "table" and ev.run_script
+  return type(typed) == "string" and typed ~= "" and typed or spec.name
+end
+
 function M.usage(spec)
   local lines = {}
-  lines[#lines + 1] = ("usage: evstream run %s [-i FILE...] [options]"):format(spec.name)
+  lines[#lines + 1] = ("usage: evstream run %s [-i FILE...] [options]"):format(run_name(spec))
   if spec.about then lines[#lines + 1] = spec.about end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "options:"
@@ -51,6 +61,7 @@ function M.usage(spec)
     if o.arg then names = names .. " " .. o.arg end
     local help = o.help or ""
     if o.default ~= nil then help = help .. (" (default %s)"):format(tostring(o.default)) end
+    if o.aliases then help = help .. (" (also %s)"):format(table.concat(o.aliases, ", ")) end
     lines[#lines + 1] = ("  %-22s %s"):format(names, help)
   end
   lines[#lines + 1] = ("  %-22s %s"):format("-h, --help", "this help")
@@ -81,6 +92,7 @@ function M.parse(args, spec)
   script_name = spec.name
   for _, o in ipairs(spec.options) do
     for i = 1, 2 do if o[i] then byname[o[i]] = o end end
+    for _, a in ipairs(o.aliases or {}) do byname[a] = o end
     if o.default ~= nil then opts[key_of(o)] = o.default end
   end
   local i = 1

@@ -195,62 +195,23 @@ end
 
 -- Summary xref (gulsummaryxref / fmsummaryxref, STREAMS.md section 3): .bin
 -- records {int32 id; int32 summary_id; int32 summaryset_id}, or .csv with a
--- header naming the columns (item_id | output | output_id, summary_id,
--- summaryset_id; any order). Returns {[summaryset_id] = {[id] = summary_id}};
--- a later row for the same id and set wins, as in the reference.
+-- header naming the columns (item_id | output | output_id | coverage_id,
+-- summary_id, summaryset_id; any order). Returns {[summaryset_id] = map},
+-- each map an id map (evstream.idmap: map[id] -> summary_id or nil,
+-- pairs(map), #map ids, map:totable()) parsed in C (es_xref.c); a later row
+-- for the same id and set wins, as in the reference. nil and "FILE:LINE:
+-- ..." (CSV) or "FILE: record N: ..." (.bin) on a bad file.
 function M.xref(path)
-  local sets = {}
-  local function add(line, id, sid, set)
-    if sid < 1 then
-      return nil, ("%s%s: summary_id %d of id %d must be >= 1"):format(path, line and (":" .. line) or "", sid, id)
-    end
-    if id < 0 then return nil, ("%s%s: negative id %d"):format(path, line and (":" .. line) or "", id) end
-    local t = sets[set]
-    if not t then t = {}; sets[set] = t end
-    t[id] = sid
-    return true
-  end
-  if path:match("%.bin$") then
-    local s, err = readall(path)
-    if not s then return nil, err end
-    if #s % 12 ~= 0 then return nil, path .. ": size is not a multiple of 12 bytes" end
-    for pos = 1, #s, 12 do
-      local ok, msg = add(nil, string.unpack("<i4i4i4", s, pos))
-      if not ok then return nil, msg end
-    end
-    return sets
-  end
-  local bad
-  local ok, err = csv_int_columns(path, {{"item_id", "output", "output_id", "coverage_id"}, "summary_id", "summaryset_id"},
-    function(line, id, sid, set)
-      if not bad then
-        local fine, msg = add(line, id, sid, set)
-        if not fine then bad = msg end
-      end
-    end)
-  if not ok then return nil, err end
-  if bad then return nil, bad end
-  return sets
+  return evstream.xref(path)
 end
 
 -- Summary map (gul_summary_map.csv / fm_summary_map.csv): the risk of each
 -- id, a risk being a distinct (loc_id, building_id) pair, numbered from 1 in
 -- order of first appearance. id_column: "item_id" (gul) or "output_id" (fm).
--- Returns {[id] = risk}, number of risks.
+-- Returns an id map id -> risk (as M.xref's maps, parsed in C), number of
+-- risks.
 function M.summary_map(path, id_column)
-  local risks, key_risk, nrisk = {}, {}, 0
-  local ok, err = csv_int_columns(path, {"loc_id", id_column, "building_id"}, function(_, loc, id, building)
-    local key = loc .. ":" .. building
-    local r = key_risk[key]
-    if not r then
-      nrisk = nrisk + 1
-      r = nrisk
-      key_risk[key] = r
-    end
-    risks[id] = r
-  end)
-  if not ok then return nil, err end
-  return risks, nrisk
+  return evstream.summary_map(path, id_column)
 end
 
 return M

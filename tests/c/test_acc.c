@@ -41,7 +41,7 @@ static void mkevent(es_batch *b, int32_t ev, int32_t n) {
 
 static es_acc *mkacc(int32_t n, int op, int f64, int pos) {
     es_acc_opts o;
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     memset(&o, 0, sizeof o);
     o.len_sample = n;
     o.op = op;
@@ -67,7 +67,7 @@ static int present(es_acc *a, int32_t id, int32_t g, int32_t s) {
 }
 
 static void test_basic(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     es_batch b;
     int32_t ev[] = {1, 1, 1, 2}, gr[] = {3, 5, 3, 5};
     es_groups *g = es_groups_new(ev, gr, 4, err, sizeof err);
@@ -129,7 +129,7 @@ static void test_basic(void) {
 /* An event with more occurrences than one prefetch batch holds (40 > 32),
 ** some of them in the same period, next to ordinary events. */
 static void test_many_occurrences(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     int32_t ev[41], gr[41], i;
     es_groups *g;
     es_batch b;
@@ -169,7 +169,7 @@ static void test_many_occurrences(void) {
 }
 
 static void test_precision_and_options(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     es_acc *a32 = mkacc(1, ES_ACC_SUM, 0, 0), *a64 = mkacc(1, ES_ACC_SUM, 1, 0), *p;
     int i;
     double s0, s1;
@@ -231,7 +231,7 @@ static void test_precision_and_options(void) {
 }
 
 static void test_sparse(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     es_acc *a = mkacc(100, ES_ACC_SUM, 1, 0);
     uint64_t before = es_acc_bytes(a);
     size_t i, bad = 0;
@@ -258,7 +258,7 @@ static void test_sparse(void) {
 }
 
 static void test_budget(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     es_acc_opts o;
     es_acc *a;
     size_t i;
@@ -321,7 +321,7 @@ static int close_state(es_acc *x, es_acc *y) {
 ** state (chained) to give the same bits; merged in parallel they agree
 ** within float32 rounding. */
 static void test_merge(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     int32_t N = 10, nev = 600, e;
     int32_t *oe = malloc(2000 * sizeof *oe), *op = malloc(2000 * sizeof *op);
     size_t nocc = 0;
@@ -494,7 +494,7 @@ static void reseal(unsigned char *b, long n) {
 }
 
 static void test_bad_states(void) {
-    char err[ES_ERR_MAX], *meta;
+    char err[ES_ERR_MAX] = "", *meta;
     es_acc *a = mkacc(4, ES_ACC_SUM, 0, 0), *l;
     const char *path = tpath("good"), *bad = tpath("bad");
     long n, cut, fails = 0, tries = 0;
@@ -552,7 +552,7 @@ static void test_bad_states(void) {
 ** checksum computed from the README's description; then states that pass
 ** the checksum but break the layout (as a wrong writer would make them). */
 static void test_layout(void) {
-    char err[ES_ERR_MAX], *meta = NULL;
+    char err[ES_ERR_MAX] = "", *meta = NULL;
     const char *path = tpath("layout"), *bad = tpath("layout_bad");
     int f64;
     for (f64 = 0; f64 < 2; f64++) {
@@ -660,7 +660,7 @@ static int same_file(const char *p, const char *q) {
 ** bytes; a record larger than a chunk and than an I/O piece; no keys; a
 ** loaded state goes on growing; the budget is checked before loading. */
 static void test_bulk(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     const char *p1 = tpath("bulk1"), *p2 = tpath("bulk2");
     es_acc *a = mkacc(100, ES_ACC_SUM, 1, 0), *l, *l2, *fresh;
     size_t i;
@@ -729,7 +729,7 @@ static void test_bulk(void) {
 
 /* touch: every record creates its keys, even when it adds no value. */
 static void test_touch(void) {
-    char err[ES_ERR_MAX];
+    char err[ES_ERR_MAX] = "";
     int32_t ev[] = {1, 1}, gr[] = {2, 4};
     es_groups *g = es_groups_new(ev, gr, 2, err, sizeof err);
     es_batch b;
@@ -797,7 +797,7 @@ static void test_touch(void) {
 /* es_acc_merge_file: the same state as loading and merging, with the file
 ** fully checked before anything changes; es_acc_peek. */
 static void test_merge_file(void) {
-    char err[ES_ERR_MAX], *meta = NULL;
+    char err[ES_ERR_MAX] = "", *meta = NULL;
     const char *p1 = tpath("mf1"), *bad = tpath("mf_bad");
     es_acc *src = mkacc(30, ES_ACC_MAX, 0, 0), *x = mkacc(30, ES_ACC_MAX, 0, 0), *y, *snap, *l, *other;
     es_acc_opts o;

@@ -267,6 +267,111 @@ static void test_sort(void) {
     free(v);
 }
 
+/* es_add_repeat(s, c, k) equals k float64 adds, over sums of squares as
+** the sd builds them, ties (c half an ulp away from the grid), c under half
+** an ulp, binade crossings and big k. */
+static void test_add_repeat(void) {
+    uint64_t st = 777;
+    int i, bad = 0, cases = 0;
+    for (i = 0; i < 20000; i++) {
+        uint64_t r = rng_next(&st), k = 1 + rng_next(&st) % (i % 50 == 0 ? 200000 : 3000), j;
+        double mean = ldexp((double)(r >> 11) / 9007199254740992.0 + 0.5, (int)(rng_next(&st) % 80) - 30);
+        double c = mean * mean, s = 0.0, want, got;
+        switch (i % 5) {
+        case 0: s = 0.0; break;
+        case 1: s = c * (double)(rng_next(&st) % 1000); break;
+        case 2: s = ldexp((double)(rng_next(&st) >> 11) / 9007199254740992.0 + 0.5, (int)(rng_next(&st) % 100) - 20); break;
+        case 3: { /* c = 1.5 ulps or half an ulp of s: the tie and the no-op */
+            int e;
+            s = ldexp((double)(rng_next(&st) >> 11) / 9007199254740992.0 + 0.5, (int)(rng_next(&st) % 60));
+            (void)frexp(s, &e);
+            c = ldexp(rng_next(&st) & 1 ? 1.5 : 0.5, e - 53);
+            break;
+        }
+        default: c = (double)(rng_next(&st) % 1000); s = (double)(rng_next(&st) % 100000); break; /* integers: exact */
+        }
+        want = s;
+        for (j = 0; j < k; j++) want += c;
+        got = es_add_repeat(s, c, k);
+        cases++;
+        if (memcmp(&got, &want, sizeof got)) {
+            if (bad++ < 3) printf("# s=%a c=%a k=%llu: got %a want %a\n", s, c, (unsigned long long)k, got, want);
+        }
+    }
+    TAP_OK(bad == 0, "add_repeat equals the loop on %d cases (%d differ)", cases, bad);
+    TAP_OK(es_add_repeat(1.0, INFINITY, 5) == INFINITY && isnan(es_add_repeat(1.0, NAN, 3)) &&
+               es_add_repeat(2.0, 1.0, 0) == 2.0 && es_add_repeat(2.0, 0.0, 9) == 2.0,
+           "add_repeat: inf, nan, k = 0, c = 0");
+}
+
+/* es_record_stats from the pairs equals es_dense + es_moments_of /
+** es_quantiles bit for bit, on random records with few or many pairs,
+** specials, sidx beyond N, and declines unordered ones. */
+static void test_record_stats(void) {
+    static const int32_t ns[] = {0, 1, 2, 3, 10, 100, 1000, 100000};
+    static const float q[7] = {0.0f, 0.05f, 0.25f, 0.5f, 0.75f, 0.95f, 1.0f};
+    uint64_t st = 4242;
+    size_t t, k;
+    int bad_m = 0, bad_q = 0, recs = 0, declined = 0, wrong_decline = 0;
+    float *dense = malloc(100000 * sizeof *dense), *work = malloc(100000 * sizeof *work);
+    for (t = 0; t < sizeof ns / sizeof *ns; t++) {
+        int32_t n = ns[t];
+        int trial;
+        for (trial = 0; trial < (n >= 100000 ? 40 : 400); trial++) {
+            es_batch b;
+            es_moments md, ms;
+            float qd[7], qs[7];
+            int32_t sidx = 0;
+            int mode = (int)(rng_next(&st) % 10), ordered = 1, rc;
+            uint64_t density = rng_next(&st) % 100; /* percent of samples present */
+            es_batch_init(&b);
+            b.source = SUMMARY_STREAM_ID;
+            es_batch_add_record(&b, 1, 10.0f, 0);
+            es_batch_add_pair(&b, MAX_LOSS_IDX, 5.0f);
+            es_batch_add_pair(&b, MEAN_IDX, 3.0f);
+            for (sidx = 1; sidx <= n + 2; sidx++) {
+                uint64_t r = rng_next(&st);
+                float x;
+                if (r % 100 >= density && sidx <= n) continue;
+                if (sidx > n && r % 2) continue;
+                r >>= 8;
+                x = mode == 0 ? (float)(r % 5) : mode == 1 ? -(float)(r % 1000) / 3.0f
+                  : (float)(1000.0 * exp(1.2 * ((double)(r & 0xFFFFFF) / 16777216.0 * 4.0 - 2.0)));
+                es_batch_add_pair(&b, sidx, x);
+            }
+            if (mode == 9 && b.pair_off[1] > 3) { /* a repeated sample sidx: declined */
+                int32_t last = b.sidx[b.pair_off[1] - 1];
+                es_batch_add_pair(&b, last, 7.0f);
+                ordered = last > n; /* beyond N: ignored, so still fine */
+            }
+            es_moments_of(es_dense(&b, 0, n, dense), n, &md);
+            es_quantiles(dense, n, q, 7, qd);
+            if (n > 0) work[0] = -7.0f; /* a declined record leaves work alone */
+            rc = es_record_stats(&b, 0, n, &ms, work, q, 7, qs);
+            if (!ordered) {
+                declined++;
+                wrong_decline += rc != -1 || (n > 0 && work[0] != -7.0f);
+            } else if (rc != 0) {
+                wrong_decline++;
+            } else {
+                recs++;
+                if (memcmp(&md.sum, &ms.sum, 8) || memcmp(&md.mean, &ms.mean, 8) || memcmp(&md.sd, &ms.sd, 8) ||
+                    memcmp(&md.max, &ms.max, 4) || md.nonzero != ms.nonzero) {
+                    if (bad_m++ < 3) printf("# n=%d: sd %a vs %a\n", (int)n, md.sd, ms.sd);
+                }
+                for (k = 0; k < 7; k++) bad_q += memcmp(&qd[k], &qs[k], 4) != 0;
+            }
+            es_batch_free(&b);
+        }
+    }
+    TAP_OK(bad_m == 0, "record stats: moments bit-identical to dense on %d records (%d differ)", recs, bad_m);
+    TAP_OK(bad_q == 0, "record stats: quantiles bit-identical to dense (%d differ)", bad_q);
+    TAP_OK(wrong_decline == 0 && declined > 0, "record stats: %d records with a repeated sidx declined, no other",
+           declined);
+    free(dense);
+    free(work);
+}
+
 int main(void) {
     test_batch_basic();
     test_batch_growth();
@@ -274,5 +379,7 @@ int main(void) {
     test_moments();
     test_quantile();
     test_sort();
+    test_add_repeat();
+    test_record_stats();
     return tap_done();
 }

@@ -84,4 +84,34 @@ is "$r1:$r2" "0:0" "two concurrent runs on one output both succeed"
 same_file "$S/melt.csv" "$S/melt_ref.csv" "... the output is one whole table"
 if ls "$S"/melt.csv.tmp.* >/dev/null 2>&1; then fail "... no temporary is left"; else pass "... no temporary is left"; fi
 
+# --help names the script as the user typed it (issue 15): a path for a
+# user script or a copy of a bundled one, the bundled name otherwise.
+cp scripts/plt.lua "$S/myplt.lua"
+out=$(es run scripts/plt.lua --help | head -1)
+is "$out" "usage: evstream run scripts/plt.lua [-i FILE...] [options]" "--help of scripts/plt.lua names the path typed"
+out=$(cd "$S" && es run ./myplt.lua --help | head -1)
+is "$out" "usage: evstream run ./myplt.lua [-i FILE...] [options]" "--help of ./myplt.lua names ./myplt.lua"
+out=$(es run plt --help | head -1)
+is "$out" "usage: evstream run plt [-i FILE...] [options]" "--help of the bundled plt keeps its name"
+
+# One spelling per option across the tools, the older ones still accepted
+# (issue 15, item 7): samples are -S/--samples in gen and fromcsv, elt's run
+# directory is --run_dir (eltpy's), -E is also --ext (aalpy/lecpy's).
+es gen -e 5 -r 3 -S 4 -o "$S/g1.bin"; es gen -e 5 -r 3 -s 4 -o "$S/g2.bin"; es gen -e 5 -r 3 --samples 4 -o "$S/g3.bin"
+same_file "$S/g1.bin" "$S/g2.bin" "gen -S and the older -s are one option"
+same_file "$S/g1.bin" "$S/g3.bin" "gen -S and --samples are one option"
+mkdir -p "$S/rd/input"
+printf 'event_id,rate\n1,0.5\n' >"$S/rd/input/event_rates.csv"
+es run elt -i "$S/g1.bin" -m "$S/m1.csv" --run_dir "$S/rd"
+es run elt -i "$S/g1.bin" -m "$S/m2.csv" --run-dir "$S/rd"
+es run elt -i "$S/g1.bin" -m "$S/m3.csv" -r "$S/rd"
+es run elt -i "$S/g1.bin" -m "$S/m4.csv" --run_dir="$S/rd" --ext csv
+grep -q '^1,1,1,0.500000,' "$S/m1.csv"; ok $? "elt --run_dir reads the rates of the run directory"
+same_file "$S/m1.csv" "$S/m2.csv" "elt --run-dir (older spelling) is --run_dir"
+same_file "$S/m1.csv" "$S/m3.csv" "elt -r (older spelling) is --run_dir"
+same_file "$S/m1.csv" "$S/m4.csv" "elt --ext is -E/--format"
+like "$(es run elt --help)" 'run directory holding input/ \(default \.\) \(also --run-dir, -r\)' "elt --help lists the older spellings"
+like "$(es run fromcsv --help)" '-S, --samples N' "fromcsv --help shows -S, --samples"
+like "$(es gen --help)" '-S, --samples N' "gen --help shows -S, --samples"
+
 done_testing
