@@ -1,5 +1,5 @@
 /*
-** es_aal.c -- ALT / ALCT reductions (OUTPUTS.md 4.4, aalpy): per summary,
+** es_aal.c -- ALT / ALCT reductions (docs/tables.md, "ALT and ALCT", aalpy): per summary,
 ** the weighted sums of the per-(summary, period) loss vectors, and the
 ** table values computed from them.
 **
@@ -83,7 +83,7 @@ es_aal *es_aal_new(const es_aal_opts *o, char *err, size_t errlen) {
     if (!r->w || !r->sizes || !r->vbuf) goto oom;
     r->w[0] = 0;
     /* the reference's weighting: weight * P, with 1/P when there is no
-    ** periods.bin (not always exactly 1, OUTPUTS.md 8 quirk 6) */
+    ** periods.bin (not always exactly 1, docs/tables.md, "Quirks of the reference" quirk 6) */
     for (k = 1; k <= r->p; k++) r->w[k] = (o->weights ? o->weights[k] : 1.0 / r->p) * (double)r->p;
     for (k = 0; k < r->nsub; k++) r->sizes[k] = (int32_t)1 << k;
     r->sizes[r->nsub - 1] = r->n;

@@ -165,7 +165,7 @@ unsigned es_batch_specials(const es_batch *b, size_t r, float v[NUM_SPECIAL_SIDX
     int32_t any = 0;
     if (r >= b->nrec) return 0;
     end = b->pair_off[r + 1];
-    /* Producers write the specials first (STREAMS.md 1.5) ... */
+    /* Producers write the specials first (docs/streams.md, "Sample indices") ... */
     for (p = b->pair_off[r]; p < end && b->sidx[p] < 0; p++) batch_take_special(b, p, v, &found);
     /* ... but the format allows them anywhere, and the last one wins: the
     ** samples are checked with a branch-free OR of their sign bits (eight

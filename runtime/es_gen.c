@@ -195,7 +195,7 @@ int es_gen_write(const es_gen_opts *o, es_out *out) {
     if (gen_check(o)) return EINVAL;
     if (out->err) return out->err;
 
-    /* stream header (STREAMS.md 1.1-1.3) */
+    /* stream header (docs/streams.md, "The header"-1.3) */
     word = ((uint32_t)o->source << 24) | (uint32_t)o->agg;
     if (!(p = es_out_room(out, ES_HEADER_MAX))) return gen_fail(out);
     cur = es_mv_write_i32(p, ES_HEADER_MAX, 0, (int32_t)word);

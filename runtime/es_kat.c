@@ -1,5 +1,5 @@
 /*
-** es_kat.c -- katpy (OUTPUTS.md 4.6): per-partition event and period loss
+** es_kat.c -- katpy (docs/tables.md, "kat"): per-partition event and period loss
 ** tables concatenated into one table.
 **
 ** Sorted mode is a streaming k-way merge: one buffered reader per input and

@@ -1,5 +1,5 @@
 /*
-** es_lec.c -- EP curves: EPT and PSEPT (OUTPUTS.md 4.5).
+** es_lec.c -- EP curves: EPT and PSEPT (docs/tables.md, "EPT and PSEPT").
 **
 ** Input: a keyed accumulator of (summary, period) keys whose slots hold the
 ** per-period loss (sum for AEP, max for OEP): slot 0 the analytical mean

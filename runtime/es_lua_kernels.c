@@ -181,6 +181,9 @@ static int32_t *kern_densemap(lua_State *L, int idx, const char *what, size_t *l
         if ((size_t)k + 1 > n) n = (size_t)k + 1;
         lua_pop(L, 1);
     }
+    if ((uint64_t)n > es_max_ids())
+        luaL_error(L, "%s: id %d is above the limit of %d ids (EVSTREAM_MAX_IDS raises it)", what, (int)(n - 1),
+                   (int)es_max_ids());
     a = lua_newuserdatauv(L, (n ? n : 1) * sizeof *a, 0);
     memset(a, 0, (n ? n : 1) * sizeof *a);
     lua_pushnil(L);

@@ -1,4 +1,4 @@
-/* es_lua_lec.c -- Lua bindings: EP curves (EPT and PSEPT, OUTPUTS.md 4.5).
+/* es_lua_lec.c -- Lua bindings: EP curves (EPT and PSEPT, docs/tables.md, "EPT and PSEPT").
 **
 **   evstream.ep_curves{acc = A, calc = "full", type = "aep", ept = T, psept = T2,
 **                      periods = P, weights = vec, returnperiods = {rp...}}

@@ -1,5 +1,5 @@
 /*
-** es_occ.c -- the auxiliary inputs of cross-event statistics (STREAMS.md 3):
+** es_occ.c -- the auxiliary inputs of cross-event statistics (docs/streams.md, "Auxiliary files"):
 ** event groups (event -> list of group ids, O(1) per event), occurrence.bin
 ** in both layouts, its date decoding, periods.bin, returnperiods.bin,
 ** quantile.bin and event rates, each also from its CSV form.

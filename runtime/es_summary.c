@@ -1,5 +1,5 @@
 /*
-** es_summary.c -- summary aggregation kernel (summarypy, OUTPUTS.md 4.1).
+** es_summary.c -- summary aggregation kernel (summarypy, docs/tables.md, "Summary streams").
 **
 ** Per summary set: a dense float32 accumulator of N + 6 values per summary
 ** id (column sidx + 5 for sidx -5..N, so the hot loop is one indexed add
@@ -110,9 +110,11 @@ static uint64_t sum_limit(const char *env, uint64_t dflt) {
     return v > 0 ? (uint64_t)v : dflt;
 }
 
+uint64_t es_max_ids(void) { return sum_limit("EVSTREAM_MAX_IDS", SUM_MAX_IDS_DEFAULT); }
+
 /* 0, or -1 with "FILE: ..." in err when len ids (largest id + 1) are too many. */
 static int sum_check_ids(const es_summarizer *s, const char *file, size_t len, char *err, size_t errlen) {
-    uint64_t lim = sum_limit("EVSTREAM_MAX_IDS", SUM_MAX_IDS_DEFAULT);
+    uint64_t lim = es_max_ids();
     if ((uint64_t)len <= lim) return 0;
     snprintf(err, errlen, "%s: largest %s %llu, more than the limit of %llu ids (EVSTREAM_MAX_IDS raises it)", file,
              s->id_name, (unsigned long long)len - 1, (unsigned long long)lim);
@@ -346,7 +348,7 @@ const es_batch *es_summarizer_batch(const es_summarizer *s, int k) {
     return k >= 0 && k < s->nsets ? s->sets[k].mem : NULL;
 }
 
-/* Write the summaries of one set for the event (OUTPUTS.md 4.1 order). */
+/* Write the summaries of one set for the event (docs/tables.md, "Summary streams" order). */
 static int sum_write_set(es_summarizer *s, sum_set *st, int32_t event_id, char *err, size_t errlen) {
     size_t rec_max = ES_SUMMARY_REC_HEADER + ES_PAIR_SIZE * ((size_t)s->n + 4);
     int32_t i, sidx;

@@ -9,7 +9,7 @@
 
 #include "es_internal.h"
 
-/* "%d" or "%.Nf" with N in 0..9: the formats of OUTPUTS.md; "%u" for
+/* "%d" or "%.Nf" with N in 0..9: the formats of docs/tables.md; "%u" for
 ** uint32 ids; "%.Ng" (N 1..17) for lossless float text. */
 int es_col_parse_format(const char *fmt, int *type, int *prec) {
     if (strcmp(fmt, "%d") == 0 || strcmp(fmt, "%i") == 0) {

@@ -1,7 +1,7 @@
 /*
 ** es_xref.c -- the summary xref (gulsummaryxref / fmsummaryxref, .bin or
 ** .csv) and the summary maps (gul_summary_map.csv / fm_summary_map.csv)
-** parsed into dense id -> value arrays (STREAMS.md section 3).
+** parsed into dense id -> value arrays (docs/streams.md section 3).
 **
 ** A portfolio of a million items has xref and map files of millions of
 ** rows: the file is read whole, parsed in one pass, and the arrays are
@@ -37,10 +37,15 @@ void es_idmap_free(es_idmap *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Room for id (len becomes at least id + 1), new entries 0. */
+#define IDMAP_LIMIT_MSG "%s%s: id %d is above the limit of %llu ids (EVSTREAM_MAX_IDS raises it)"
+
+/* Room for id (len becomes at least id + 1), new entries 0: -1 out of
+** memory, -2 when the id is beyond es_max_ids() (one absurd id in a
+** damaged file must not size a gigabyte map). */
 static int idmap_grow(es_idmap *m, int32_t id) {
     size_t need = (size_t)id + 1, cap;
     int32_t *nv;
+    if ((uint64_t)need > es_max_ids()) return -2;
     if (need <= m->cap) {
         if (need > m->len) m->len = need;
         return 0;
@@ -57,7 +62,8 @@ static int idmap_grow(es_idmap *m, int32_t id) {
 
 /* m[id] = v (a later row for the same id wins, as in the reference). */
 static int idmap_set(es_idmap *m, int32_t id, int32_t v) {
-    if (idmap_grow(m, id)) return -1;
+    int rc = idmap_grow(m, id);
+    if (rc) return rc;
     if (!m->v[id]) m->count++;
     m->v[id] = v;
     return 0;
@@ -414,7 +420,7 @@ typedef struct xref_ctx {
 static int xref_add(xref_ctx *c, size_t line, int rec, int32_t id, int32_t sid, int32_t set, char *err,
                     size_t errlen) {
     es_xref *x = c->x;
-    int k = c->last;
+    int k = c->last, rc;
     char where[48];
     if (sid < 1 || id < 0) {
         snprintf(where, sizeof where, rec ? ": record %zu" : ":%zu", line);
@@ -438,7 +444,12 @@ static int xref_add(xref_ctx *c, size_t line, int rec, int32_t id, int32_t sid, 
         }
         c->last = k;
     }
-    if (idmap_set(&x->map[k], id, sid)) return xref_fail(err, errlen, "%s: out of memory for id %d", c->path, id);
+    rc = idmap_set(&x->map[k], id, sid);
+    if (rc == -2) {
+        snprintf(where, sizeof where, rec ? ": record %zu" : ":%zu", line);
+        return xref_fail(err, errlen, IDMAP_LIMIT_MSG, c->path, where, id, (unsigned long long)es_max_ids());
+    }
+    if (rc) return xref_fail(err, errlen, "%s: out of memory for id %d", c->path, id);
     return 0;
 }
 
@@ -524,6 +535,7 @@ static int map_row(void *ud, size_t line, const int32_t *v, char *err, size_t er
     uint64_t key = (uint64_t)(uint32_t)v[0] << 32 | (uint32_t)v[2];
     size_t h;
     int32_t r;
+    int rc;
     if (v[1] < 0) return xref_fail(err, errlen, "%s:%zu: negative id %d", c->path, line, v[1]);
     if ((size_t)(c->nrisk + 1) * 2 > c->cap && map_rehash(c)) return xref_fail(err, errlen, "%s: out of memory", c->path);
     h = map_hash(key, c->cap);
@@ -534,7 +546,13 @@ static int map_row(void *ud, size_t line, const int32_t *v, char *err, size_t er
         c->keys[h] = key;
         c->val[h] = r = ++c->nrisk;
     }
-    if (idmap_set(c->risk, v[1], r)) return xref_fail(err, errlen, "%s:%zu: out of memory for id %d", c->path, line, v[1]);
+    rc = idmap_set(c->risk, v[1], r);
+    if (rc == -2) {
+        char where[32];
+        snprintf(where, sizeof where, ":%zu", line);
+        return xref_fail(err, errlen, IDMAP_LIMIT_MSG, c->path, where, v[1], (unsigned long long)es_max_ids());
+    }
+    if (rc) return xref_fail(err, errlen, "%s:%zu: out of memory for id %d", c->path, line, v[1]);
     return 0;
 }
 

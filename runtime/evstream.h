@@ -53,7 +53,7 @@
 #define MAX_LOSS_IDX (-5)
 #define NUM_SPECIAL_SIDX 5
 
-/* ---- record layouts (STREAMS.md 1), in bytes: every int32 / float32
+/* ---- record layouts (docs/streams.md), in bytes: every int32 / float32
 ** field is 4 bytes, little-endian ---- */
 #define ES_FIELD_SIZE 4
 #define ES_HEADER_MAX 12         /* stream header: type word, len_sample [, summary_set_id] */
@@ -82,6 +82,9 @@ void es_catch_signals(void (*handler)(int));
 ** else $EVSTREAM_MAX_SAMPLES, else ES_MAX_SAMPLES_DEFAULT. */
 #define ES_MAX_SAMPLES_DEFAULT 1000000
 int32_t es_max_samples(void);
+/* The largest id + 1 that an id-indexed map (xref, summary map) may hold:
+** 2^28 by default, $EVSTREAM_MAX_IDS raises it. */
+uint64_t es_max_ids(void);
 void es_set_max_samples(int32_t n);
 
 /* ---- stream header (es_format.c) ---- */
@@ -476,7 +479,7 @@ enum {
     ES_REC_EXPOSURE_CHANCE,  /*   exposure * nonzero / N, */
     ES_REC_EXPOSURE_IF_LOSS, /*   exposure if nonzero > 0, else 0 */
     ES_REC_Q,                /* the probability of the row */
-    ES_REC_QUANTILE,         /* its quantile of the samples (OUTPUTS.md 4.2) */
+    ES_REC_QUANTILE,         /* its quantile of the samples (docs/tables.md, "ELT") */
     ES_REC_NSRC
 };
 #define ES_RECORDS_MAX_LAYOUTS 4
@@ -536,7 +539,7 @@ int es_pairs_stats(const int32_t *sidx, const float *loss, size_t p0, size_t p1,
 int es_record_sparse(const es_batch *b, size_t r, int32_t n);
 /* s after k times s += c in float64 (c >= 0, s >= +0.0), in O(log) adds. */
 double es_add_repeat(double s, double c, uint64_t k);
-/* Quantile by the reference rule (OUTPUTS.md 4.2) over sorted x[0..n-1]. */
+/* Quantile by the reference rule (docs/tables.md, "ELT") over sorted x[0..n-1]. */
 float es_quantile_sorted(const float *x, int32_t n, float q);
 /* out[i] = the quantile q[i] of v[0..n-1] by es_quantile_sorted over v
 ** sorted ascending (-0.0 before +0.0, NaNs at the ends: the order of
@@ -550,7 +553,7 @@ void es_quantiles_sparse(float *x, int32_t m, int32_t n, const float *q, size_t 
 void es_sort_f32(float *v, size_t n);
 
 /* ---- summary aggregation (es_summary.c) ----
-** summarypy (OUTPUTS.md 4.1): one loss stream in, one summary stream per
+** summarypy (docs/tables.md, "Summary streams"): one loss stream in, one summary stream per
 ** summary set out.  The caller resolves the xref and summary map files into
 ** dense arrays; the kernel keeps, per set, a float32 accumulator row of
 ** N + 6 values (sidx -5..N) for every summary id up to the set's maximum,
@@ -561,7 +564,7 @@ typedef struct es_summary_set {
     const int32_t *map;    /* map[id] = summary_id (>= 1) of item/output id; 0: not in the xref */
     size_t map_len;        /* entries in map (the largest id + 1) */
     const char *path;      /* summary stream ("-": stdout) */
-    const char *idx_path;  /* binary .idx {int32 summary_id; int64 offset} (STREAMS.md 1.6), or NULL */
+    const char *idx_path;  /* binary .idx {int32 summary_id; int64 offset} (docs/streams.md, "Summary index files"), or NULL */
 } es_summary_set;
 
 typedef struct es_summary_opts {
@@ -722,7 +725,7 @@ size_t es_groups_rows(const es_groups *g);
 void es_groups_free(es_groups *g);
 
 typedef struct es_date { int32_t year, month, day, hour, minute; } es_date;
-/* occurrence.bin (STREAMS.md 3): either record layout; the groups are the
+/* occurrence.bin (docs/streams.md, "Auxiliary files"): either record layout; the groups are the
 ** period numbers. */
 typedef struct es_occurrence es_occurrence;
 es_occurrence *es_occ_load(const char *path, char *err, size_t errlen);
@@ -736,7 +739,7 @@ const es_groups *es_occ_groups(const es_occurrence *o); /* event -> periods, own
 /* A hash of the file's bytes: partial states record it, so that states
 ** made with different occurrence files do not merge. */
 uint64_t es_occ_fingerprint(const es_occurrence *o);
-/* The integer date decoding of STREAMS.md 3 (hour, minute 0 unless granular). */
+/* The integer date decoding of docs/streams.md, "Auxiliary files" (hour, minute 0 unless granular). */
 void es_date_decode(int64_t date_id, int granular, es_date *d);
 int es_occ_date_opts(const es_occurrence *o);     /* the header's date_opts: 0, 1 or 3 */
 size_t es_occ_rows(const es_occurrence *o);       /* occurrence rows in the file */
@@ -871,7 +874,7 @@ double es_vec_quantile(const double *x, size_t n, double q);
 double es_vec_at_rank(const double *x, size_t n, double r);
 
 /* ---- period loss table rows (es_plt.c) ---- */
-/* SPLT, MPLT and QPLT (OUTPUTS.md 4.3): every row of an event's records
+/* SPLT, MPLT and QPLT (docs/tables.md, "PLT"): every row of an event's records
 ** times the event's occurrences, written by one call per event into up to
 ** three tables (CSV or bin, with the columns of lua/evstream/tables.lua:
 ** 12, 17 and 11).  Events not in the occurrence file give no rows. */
@@ -905,7 +908,7 @@ uint64_t es_plt_rows(const es_plt *p, int table);
 void es_plt_free(es_plt *p);
 
 /* ---- ALT / ALCT reductions (es_aal.c) ----
-** aalpy (OUTPUTS.md 4.4) from the per-(summary, period) sums V[0..N] of an
+** aalpy (docs/tables.md, "ALT and ALCT") from the per-(summary, period) sums V[0..N] of an
 ** accumulator (slot 0: the -1 mean, 1..N: the samples): per summary the
 ** analytical sums A1 = sum V0*w, A2 = sum V0^2*w and, per ALCT subset k
 ** (samples 2^k .. 2^(k+1)-1; the last subset is all N samples), T1 = sum
@@ -950,7 +953,7 @@ double es_aal_z(double confidence);
 void es_aal_alct(const es_aal *r, int32_t summary_id, int k, double z, double v[ES_ALCT_VALUES]);
 
 /* ---- EP curves (es_lec.c) ----
-** EPT and PSEPT (OUTPUTS.md 4.5) from keyed accumulators of (summary,
+** EPT and PSEPT (docs/tables.md, "EPT and PSEPT") from keyed accumulators of (summary,
 ** period) keys: a SUM accumulator for AEP, a MAX one for OEP (float32
 ** slots, as the reference's agg/max; slot 0 = sidx -1, 1..N = samples). */
 enum { ES_EPCALC_MEANDR = 1, ES_EPCALC_FULL = 2, ES_EPCALC_PERSAMPLEMEAN = 3, ES_EPCALC_SAMPLEMEAN = 4 };
@@ -966,7 +969,7 @@ void es_lec_sort(es_lec_item *v, size_t n);
 ** the caller frees it). */
 void es_lec_sort_values(es_lec_item *v, size_t n, int ties_matter, es_lec_item **scratch, size_t *scap);
 
-/* The parameters of one curve (OUTPUTS.md 4.5, "Inputs to one curve"). */
+/* The parameters of one curve (docs/tables.md, "EPT and PSEPT", "Inputs to one curve"). */
 typedef struct es_lec_curve {
     double max_rp;           /* unweighted: the largest return period (P or P*N) */
     double divisor;          /* each value is divided by it (N for the per-sample mean) */
@@ -999,7 +1002,7 @@ int es_lec_block(es_acc *acc, int calc, int eptype, const es_lec_opts *o, es_tab
                  size_t errlen);
 
 /* ---- table concatenation (es_kat.c) ----
-** katpy (OUTPUTS.md 4.6): per-partition ELT / PLT tables into one.  Sorted:
+** katpy (docs/tables.md, "kat"): per-partition ELT / PLT tables into one.  Sorted:
 ** a streaming k-way merge on (EventId[, Period]), ties to the lower input
 ** index, memory a read buffer per input; each input must be in EventId
 ** order (else an error naming the file and line or row).  Unsorted: the

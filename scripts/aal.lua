@@ -1,5 +1,5 @@
--- aal.lua: the Oasis average annual loss and convergence tables ALT and ALCT (OUTPUTS.md 4.4)
--- from summary streams, identical to the reference aalpy.
+-- aal.lua: the Oasis average annual loss and convergence tables ALT and ALCT
+-- from summary streams, identical to the reference aalpy (docs/tables.md, "ALT and ALCT").
 --
 --   evstream run aal --run-dir RUN -K gul -a alt.csv -c alct.csv
 --   evstream run aal --run-dir RUN -i part1.bin --partial p1.state    # partitioned runs:
@@ -13,51 +13,28 @@ local evstream = require "evstream"
 local cli = require "evstream.cli"
 local files = require "evstream.inputs"
 local tables = require "evstream.tables"
+local runs = require "evstream.runs"
 
 local opts, rest = cli.parse({...}, {
   name = "aal",
   about = "Average annual loss (ALT) and convergence (ALCT) tables from summary streams, identical to the Oasis reference.",
   positional = true,
-  options = {
+  options = runs.add_options({
     {"-K", "--subfolder", arg = "SUB", help = "read every *.bin stream of RUN_DIR/work/SUB/, sorted by name"},
     {"-a", "--aal", arg = "PATH", help = "average annual loss table, ALT (- for stdout)"},
     {"-c", "--alct", arg = "PATH", help = "average loss convergence table, ALCT"},
     {"-M", "--meanonly", help = "ALT with the mean only (SummaryId,SampleType,MeanLoss)"},
     {"-l", "--confidence", arg = "LEVEL", number = true, default = 0.95, help = "ALCT confidence level, 0 <= LEVEL < 1"},
-    {nil, "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/ and work/"},
-    {nil, "--run_dir", arg = "DIR", help = "the same (the reference's spelling)"},
-    {"-E", "--ext", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
-    {"-H", "--noheader", help = "no CSV header line"},
-    {nil, "--partial", arg = "STATE", help = "write the state of these inputs to STATE instead of tables"},
-    {nil, "--merge", arg = "STATE...", help = "write the tables of states made by --partial (reads no stream)"},
-  },
+  }),
 })
 
-local function fail(fmt, ...)
-  error("aal: " .. fmt:format(...), 0)
-end
-
-local function check(v, err, ...)
-  if not v then fail("%s", err) end
-  return v, err, ...
-end
+local fail, check = cli.die, cli.check
 
 -- ---- options ----
-local states = {}
-if opts.merge then
-  states[1] = opts.merge
-  for _, s in ipairs(rest) do states[#states + 1] = s end
-elseif #rest > 0 then
-  fail("unexpected argument %s (see --help)", rest[1])
-end
-if opts.partial and opts.merge then fail("--partial and --merge do not go together") end
-if opts.partial and (opts.aal or opts.alct) then
-  fail("--partial writes a state, not tables: drop -a/-c here and give them with --merge")
-end
+local states = runs.states(opts, rest, opts.aal or opts.alct, "-a/-c")
 if not (opts.partial or opts.aal or opts.alct) then
   fail("nothing to do: give -a ALT and/or -c ALCT, or --partial STATE (see --help)")
 end
-if opts.merge and opts.subfolder then fail("--merge reads states, not streams: drop -K") end
 if not (opts.confidence >= 0 and opts.confidence < 1) then
   fail("-l %s: the confidence level must be in [0, 1)", tostring(opts.confidence))
 end
@@ -152,7 +129,7 @@ end
 -- ---- partial states ----
 -- A state is the accumulator's file; its meta line says what it holds, so
 -- that only states of the same kind of run merge.
-local STATE_KIND = "evstream aal state 1"
+local STATE_KIND = "evstream aal state 2"   -- 2: keys of records that add nothing (touch)
 
 local function state_meta(n, set)
   return ("%s\nsamples=%d\nsummary_set=%d\noccurrence=%s\nperiods=%d\n"):format(STATE_KIND, n, set,
@@ -171,28 +148,32 @@ local function parse_meta(path, meta)
   return m
 end
 
+-- The first state is loaded; the others are streamed into it (merge_file:
+-- no memory for them), each checked against the first before it is read.
 local function merge_states()
   local acc, first, seen = nil, nil, {}
   for _, path in ipairs(states) do
     if seen[path] then fail("%s: state given twice (its events would count twice)", path) end
     seen[path] = true
-    local a, meta = evstream.load_accumulator(path)
-    if not a then fail("%s", meta) end
-    local m = parse_meta(path, meta)
-    if m.occurrence ~= occ:fingerprint() then
-      fail("%s: made with another occurrence file than %s", path, OCC_PATH)
-    end
-    if not first then
-      first, acc = {path = path, m = m}, a
-    else
-      if m.samples ~= first.m.samples then
+    local function agree(meta)
+      local m = parse_meta(path, meta)
+      if m.occurrence ~= occ:fingerprint() then
+        fail("%s: made with another occurrence file than %s", path, OCC_PATH)
+      end
+      if first and m.samples ~= first.m.samples then
         fail("%s: %s samples per record, %s has %s", path, m.samples, first.path, first.m.samples)
       end
-      if m.summary_set ~= first.m.summary_set then
+      if first and m.summary_set ~= first.m.summary_set then
         fail("%s: summary set %s, %s has summary set %s", path, m.summary_set, first.path, first.m.summary_set)
       end
-      acc:merge(a)
-      a:free()   -- its memory back now, not at the next collection
+      return m
+    end
+    if not first then
+      local a, meta = evstream.load_accumulator(path)
+      if not a then fail("%s", meta) end
+      first, acc = {path = path, m = agree(meta)}, a
+    else
+      check(acc:merge_file(path, function(meta) agree(meta) return true end))
     end
   end
   return acc
@@ -213,12 +194,7 @@ else
 
   function inputs(list)
     load_occurrence()
-    if not opts.subfolder then return list end
-    if #list > 0 then fail("give either -K or -i, not both") end
-    local dir = RUN .. "/work/" .. opts.subfolder
-    local bins = check(files.bin_files(dir))
-    if #bins == 0 then fail("%s: no *.bin summary streams", dir) end
-    return bins
+    return runs.stream_paths(RUN, opts.subfolder, list)
   end
 
   function begin(info)
@@ -226,7 +202,9 @@ else
       fail("input is a %s stream; aal reads summary streams (evstream run summary makes them)", info.source_name)
     end
     set, N = info.summary_set_id, info.len_sample
-    acc = check(evstream.accumulator{len_sample = info.len_sample, op = "sum", f64 = true, groups = occ})
+    -- touch: a record whose event occurs creates its keys even when it adds
+    -- nothing (only -5/-4 pairs), so its summary is listed, as aalpy does
+    acc = check(evstream.accumulator{len_sample = info.len_sample, op = "sum", f64 = true, touch = true, groups = occ})
   end
 
   function event(ev)

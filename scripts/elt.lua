@@ -1,5 +1,5 @@
--- elt.lua: the Oasis event loss tables SELT, MELT and QELT (OUTPUTS.md 4.2)
--- in one pass over one or more summary streams.
+-- elt.lua: the Oasis event loss tables SELT, MELT and QELT in one pass
+-- over one or more summary streams (docs/tables.md, "ELT").
 --
 --   evstream run elt -i work/summary1.bin work/summary2.bin -s selt.csv -m melt.csv -q qelt.csv
 --

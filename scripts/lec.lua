@@ -1,6 +1,7 @@
--- lec.lua: exceedance probability tables EPT and PSEPT, identical to the
--- reference lecpy (OUTPUTS.md 4.5): full uncertainty, per-sample
--- (wheatsheaf), sample mean and per-sample mean curves, AEP and OEP.
+-- lec.lua: the Oasis exceedance probability tables EPT and PSEPT (all eight curves)
+-- from summary streams, identical to the reference lecpy (docs/tables.md, "EPT and
+-- PSEPT"): full uncertainty, per-sample (wheatsheaf), sample mean and per-sample
+-- mean curves, AEP and OEP.
 --
 --   evstream run lec --run-dir RUN -K gul -O ept.csv -o psept.csv -F -f -W -w -S -s -M -m -r
 --   evstream run lec --run-dir RUN -i part1.bin --partial p1.state     # partitioned runs:
@@ -15,12 +16,13 @@ local evstream = require "evstream"
 local cli = require "evstream.cli"
 local files = require "evstream.inputs"
 local tables = require "evstream.tables"
+local runs = require "evstream.runs"
 
 local opts, rest = cli.parse({...}, {
   name = "lec",
   about = "Exceedance probability tables (EPT, PSEPT) from summary streams, identical to the Oasis reference.",
   positional = true,
-  options = {
+  options = runs.add_options({
     {"-K", "--subfolder", arg = "SUB", help = "read every *.bin stream of RUN_DIR/work/SUB/, sorted by name"},
     {"-O", "--ept", arg = "PATH", help = "exceedance probability table, EPT (- for stdout)"},
     {"-o", "--psept", arg = "PATH", help = "per-sample exceedance probability table, PSEPT"},
@@ -33,41 +35,17 @@ local opts, rest = cli.parse({...}, {
     {"-M", "--agg_wheatsheaf_mean", help = "AEP, per-sample mean (the mean of the wheatsheaf curves)"},
     {"-m", "--occ_wheatsheaf_mean", help = "OEP, per-sample mean"},
     {"-r", "--use_return_period", help = "losses at the return periods of RUN_DIR/input/returnperiods.bin"},
-    {nil, "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/ and work/"},
-    {nil, "--run_dir", arg = "DIR", help = "the same (the reference's spelling)"},
-    {"-E", "--ext", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
-    {"-H", "--noheader", help = "no CSV header line"},
-    {nil, "--partial", arg = "STATE", help = "write the state of these inputs to STATE instead of tables"},
-    {nil, "--merge", arg = "STATE...", help = "write the tables of states made by --partial (reads no stream)"},
-  },
+  }),
 })
 
-local function fail(fmt, ...)
-  error("lec: " .. fmt:format(...), 0)
-end
-
-local function check(v, err, ...)
-  if not v then fail("%s", err) end
-  return v, err, ...
-end
+local fail, check = cli.die, cli.check
 
 local function warn(msg)
   io.stderr:write("evstream: lec: warning: " .. msg .. "\n")
 end
 
 -- ---- options ----
-local states = {}
-if opts.merge then
-  states[1] = opts.merge
-  for _, s in ipairs(rest) do states[#states + 1] = s end
-elseif #rest > 0 then
-  fail("unexpected argument %s (see --help)", rest[1])
-end
-if opts.partial and opts.merge then fail("--partial and --merge do not go together") end
-if opts.partial and (opts.ept or opts.psept) then
-  fail("--partial writes a state, not tables: drop -O/-o here and give them with --merge")
-end
-if opts.merge and opts.subfolder then fail("--merge reads states, not streams: drop -K") end
+local states = runs.states(opts, rest, opts.ept or opts.psept, "-O/-o")
 local RUN = opts.run_dir
 local OCC_PATH = RUN .. "/input/occurrence.bin"
 local PERIODS_PATH = RUN .. "/input/periods.bin"
@@ -257,12 +235,7 @@ local function stream_paths()
     end
     return paths
   end
-  if not opts.subfolder then return cli_inputs end
-  if #cli_inputs > 0 then fail("give either -K or -i, not both") end
-  local dir = RUN .. "/work/" .. opts.subfolder
-  local bins = check(files.bin_files(dir))
-  if #bins == 0 then fail("%s: no *.bin summary streams", dir) end
-  return bins
+  return runs.stream_paths(RUN, opts.subfolder, cli_inputs)
 end
 
 local function describe(info)

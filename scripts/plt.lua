@@ -1,7 +1,7 @@
--- plt.lua: the Oasis period loss tables SPLT, MPLT and QPLT (OUTPUTS.md 4.3)
--- in one pass over one or more summary streams.
+-- plt.lua: the Oasis period loss tables SPLT, MPLT and QPLT in one pass
+-- over one or more summary streams (docs/tables.md, "PLT").
 --
---   evstream run plt -i work/summary1.bin work/summary2.bin --run-dir . -s splt.csv -m mplt.csv -q qplt.csv
+--   evstream run plt -i work/summary1.bin work/summary2.bin --run_dir . -s splt.csv -m mplt.csv -q qplt.csv
 --
 -- Every row of a record is repeated for each occurrence of its event in
 -- input/occurrence.bin (events not in the file give no rows).  The C kernel
@@ -19,18 +19,16 @@ local opts = cli.parse({...}, {
     {"-s", "--splt", arg = "PATH", help = "sample period loss table (- for stdout)"},
     {"-m", "--mplt", arg = "PATH", help = "moment period loss table"},
     {"-q", "--qplt", arg = "PATH", help = "quantile period loss table (needs input/quantile.bin)"},
-    {"-r", "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/"},
-    {nil, "--run_dir", arg = "DIR", help = "the same (pltpy's spelling)"},
+    {nil, "--run_dir", arg = "DIR", default = ".", aliases = {"--run-dir", "-r"}, help = "run directory holding input/"},
     {nil, "--occurrence", arg = "PATH", help = "occurrence file, bin or csv (default RUN_DIR/input/occurrence.bin)"},
     {nil, "--periods", arg = "PATH", help = "period weights, bin or csv (default RUN_DIR/input/periods.bin if present, else 1/P)"},
     {nil, "--quantiles", arg = "PATH", help = "quantile file (default RUN_DIR/input/quantile.bin)"},
-    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
-    {nil, "--ext", arg = "csv|bin", choices = {"csv", "bin"}, help = "the same (pltpy's name)"},
+    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, aliases = {"--ext"},
+     help = "output format"},
     {"-H", "--noheader", help = "no CSV header line"},
   },
 })
 
-opts.format = opts.ext or opts.format
 if not (opts.splt or opts.mplt or opts.qplt) then
   error("plt: nothing to do: give at least one of -s, -m, -q (see --help)", 0)
 end

@@ -1,6 +1,6 @@
 -- summary.lua: loss streams to one summary stream per summary set (summarypy)
 -- A loss stream in, one summary stream per requested summary set out,
--- byte-identical to the reference (OUTPUTS.md 4.1).
+-- byte-identical to the reference (docs/tables.md, "Summary streams").
 --
 --   evstream run summary -t gul -p input -i gul.bin -m -1 S1.bin -2 S2.bin
 --

@@ -1,5 +1,5 @@
 -- tocsv.lua: any stream to CSV, the layout chosen from the stream header
--- (OUTPUTS.md 4.7, STREAMS.md 1.4).
+-- (docs/tables.md, "Converters", docs/streams.md, "CDF streams").
 --
 --   evstream run tocsv -i gul.bin                 event_id,item_id,sidx,loss
 --   evstream run tocsv -i S1.bin --exact -o S1.csv (lossless, for fromcsv)

@@ -1,4 +1,4 @@
--- evstream.inputs: loaders for the Oasis input files (STREAMS.md section 3)
+-- evstream.inputs: loaders for the Oasis input files (docs/streams.md section 3)
 -- and work-folder listings. Each returns the data, or nil and a message
 -- naming the path.
 local evstream = require "evstream"
@@ -193,7 +193,7 @@ local function csv_int_columns(path, want, row)
   return true
 end
 
--- Summary xref (gulsummaryxref / fmsummaryxref, STREAMS.md section 3): .bin
+-- Summary xref (gulsummaryxref / fmsummaryxref, docs/streams.md section 3): .bin
 -- records {int32 id; int32 summary_id; int32 summaryset_id}, or .csv with a
 -- header naming the columns (item_id | output | output_id | coverage_id,
 -- summary_id, summaryset_id; any order). Returns {[summaryset_id] = map},

@@ -1,4 +1,4 @@
--- evstream.tables: the Oasis output tables, once (OUTPUTS.md 4, docs/).
+-- evstream.tables: the Oasis output tables, once (docs/tables.md, docs/).
 --
 --   local tables = require "evstream.tables"
 --   evstream.table{path = p, columns = tables.SELT.columns, format = "csv"}

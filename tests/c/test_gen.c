@@ -79,7 +79,7 @@ static int scan_fail(scan *s, const char *why) {
 
 /*
 ** Parse a whole generated stream and check the shape the generator
-** promises: header per STREAMS.md 1.1-1.3, ids 1..records per event, the
+** promises: header per docs/streams.md, "The header"-1.3, ids 1..records per event, the
 ** specials first (-5 = max of the samples, -1 > 0), samples ascending in
 ** 1..N and positive, every record terminated.
 */

@@ -1,5 +1,5 @@
 /* test_lec.c -- es_lec.c: the numba-order sort and single EP curves on
-** small cases worked out by hand from OUTPUTS.md 4.5. */
+** small cases worked out by hand from docs/tables.md, "EPT and PSEPT". */
 #define _XOPEN_SOURCE 700
 #include <math.h>
 #include <stdint.h>

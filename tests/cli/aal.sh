@@ -183,6 +183,13 @@ is "$(tail -n +2 "$S/g_alt.csv" | cut -d, -f1 | tr '\n' ' ')" "3 3 " "ALT: only 
 es run aal --run-dir "$S/hand" -i "$S/gap.bin" -c "$S/g_alct.bin" -E bin
 is "$(od -A n -t x4 -j 28 -N 4 "$S/g_alct.bin" | tr -d ' ')" "ffc00000" "bin: the NaN bits of the reference (negative quiet NaN)"
 
+# a summary whose records add nothing (only a -5 pair) but fall in an occurrence is listed with zeros, as aalpy does
+printf 'H 3 1 2 1\nR 1 1 1\nP -1 4\nP 1 2\nT\nR 1 2 1\nP -5 7\nT\n' | mk >"$S/only5.bin"
+es run aal --run-dir "$S/hand" -i "$S/only5.bin" -a "$S/o5_alt.csv"
+is "$(tail -n +2 "$S/o5_alt.csv" | tr '\n' ' ')" \
+  "1,1,1.000000,2.000000 2,1,0.000000,0.000000 1,2,0.250000,0.707107 2,2,0.000000,0.000000 " \
+  "a summary with only a -5 pair in an occurring event: listed with zero rows"
+
 # N = 0 (mean-only stream): SampleType 1 rows only, ALCT without rows
 printf 'H 3 1 0 1\nR 1 1 1\nP -1 10\nT\nR 2 1 1\nP -1 6\nT\n' | mk >"$S/n0.bin"
 es run aal --run-dir "$S/hand" -i "$S/n0.bin" -a "$S/n0_alt.csv" -c "$S/n0_alct.csv"

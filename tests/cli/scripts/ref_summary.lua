@@ -1,4 +1,4 @@
--- ref_summary.lua: an independent, slow summarypy (OUTPUTS.md 4.1) in plain
+-- ref_summary.lua: an independent, slow summarypy (docs/tables.md, "Summary streams") in plain
 -- Lua, for checking the C summarizer on generated streams. Reads pairs one
 -- by one (ev:pairs), accumulates in float32 by rounding after every add,
 -- writes with string.pack.
