@@ -1,5 +1,5 @@
 /*
-** es_plt.c -- period loss tables (OUTPUTS.md 4.3): the SPLT, MPLT and QPLT
+** es_plt.c -- period loss tables (docs/tables.md, "PLT"): the SPLT, MPLT and QPLT
 ** rows of every summary record times every occurrence of its event, in
 ** bulk, one call per event.
 **

@@ -6,7 +6,7 @@
 ** The per-record values are computed once per record, and only those some
 ** layout uses: the specials (one pass, es_batch_specials), the moments of
 ** the dense samples, the quantiles.  The float32/float64 steps are those
-** of the reference (OUTPUTS.md 4.2), so rows print byte-identical.
+** of the reference (docs/tables.md, "ELT"), so rows print byte-identical.
 ** Its scratch (dense samples, float32 probabilities and quantiles) lives
 ** in the table and is reused from event to event.  On a table with worker
 ** threads the call is queued with the pair rows (es_pairs.c), and a worker

@@ -1,7 +1,7 @@
 /*
 ** es_stats.c -- statistics kernels over one event's samples: dense sample
 ** vectors, moments, the reference (R-7) quantile and a float32 sort.
-** Spec: OUTPUTS.md 4.2 (MELT/QELT).  The float64/float32 split of every
+** Spec: docs/tables.md, "ELT" (MELT/QELT).  The float64/float32 split of every
 ** step follows the reference so that printed values match byte for byte.
 */
 #include <math.h>
