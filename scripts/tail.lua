@@ -20,6 +20,7 @@
 -- Rows are in ascending SummaryId; the numbers are float64 until printed.
 local evstream = require "evstream"
 local cli = require "evstream.cli"
+local tables = require "evstream.tables"
 
 local opts = cli.parse({...}, {
   name = "tail",
@@ -80,12 +81,7 @@ local function quantile(x, p)
 end
 
 function finish()
-  local cols = {{"SummaryId", "%d"}, {"Events", "%d"}, {"MeanLoss", "%.6f"}, {"SDLoss", "%.6f"}, {"CV", "%.6f"}}
-  for _, p in ipairs(levels) do
-    cols[#cols + 1] = {("VaR_%g"):format(p), "%.6f"}
-    cols[#cols + 1] = {("TVaR_%g"):format(p), "%.6f"}
-  end
-  for _, c in ipairs{{"RelError", "%.6f"}, {"SamplesNeeded", "%d"}, {"Converged", "%d"}} do cols[#cols + 1] = c end
+  local cols = tables.tail(levels).columns   -- the layout `plot` reads back
   local t = cli.check(evstream.table{path = opts.output, columns = cols, format = opts.format, header = not opts.noheader})
   local ids = {}
   for S in pairs(loss) do ids[#ids + 1] = S end
