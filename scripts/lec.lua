@@ -35,6 +35,8 @@ local opts, rest = cli.parse({...}, {
     {"-M", "--agg_wheatsheaf_mean", help = "AEP, per-sample mean (the mean of the wheatsheaf curves)"},
     {"-m", "--occ_wheatsheaf_mean", help = "OEP, per-sample mean"},
     {"-r", "--use_return_period", help = "losses at the return periods of RUN_DIR/input/returnperiods.bin"},
+    {nil, "--merge-order", arg = "given|event", default = "given", choices = {"given", "event"},
+     help = "--merge: add the states' records state after state (given), or by ascending event id across them"},
   }),
 })
 
@@ -293,6 +295,39 @@ end
 -- them in order. Composed (evstream.compose, e.g. by outputs): the batches
 -- come through the event hook, in the composing script's order (for one
 -- summary stream per set, the file order: the same float32 sums).
+-- --merge-order event: the states' records by ascending event id across the
+-- states (each state keeps its own order; ties stay with the state they came
+-- from, so the parts of one event stay together). The float32 AEP sums then
+-- add in the order of one unpartitioned stream whose events ascend, which
+-- is what `gen -p` and eve-style partitions are cut from.
+local function read_by_event(paths)
+  local readers, heads, first = {}, {}, nil
+  for k, path in ipairs(paths) do
+    local r = check(evstream.open(path))
+    local info = r:info()
+    start(info, path, first)
+    first = first or {name = path, info = info}
+    readers[k], heads[k] = r, r:next()
+  end
+  local cur, cur_id
+  while true do
+    local best
+    if cur and heads[cur] and heads[cur]:id() == cur_id then
+      best = cur   -- the next part of the event just taken
+    else
+      for k = 1, #readers do
+        local ev = heads[k]
+        if ev and (not best or ev:id() < heads[best]:id()) then best = k end
+      end
+    end
+    if not best then break end
+    cur, cur_id = best, heads[best]:id()
+    take(heads[best])
+    heads[best] = readers[best]:next()
+  end
+  for _, r in ipairs(readers) do r:close() end
+end
+
 if COMPOSED then
   if opts.merge or opts.subfolder then fail("composed, lec reads the batches it is given: drop --merge and -K") end
   function begin(info)
@@ -315,7 +350,8 @@ end
 function finish()
   if not COMPOSED then
     load_occurrence()
-    read_streams(stream_paths())
+    if opts.merge and opts.merge_order == "event" then read_by_event(stream_paths())
+    else read_streams(stream_paths()) end
   end
   if out then
     check(out:close())

@@ -17,4 +17,10 @@ states() { k=1; while [ $k -le "$N" ]; do printf '%s ' "$O/$1/p$k.state"; k=$((k
 # shellcheck disable=SC2046
 $ES run aal --run-dir "$R" --merge $(states aal) -a "$F/alt.csv" -c "$F/alct.csv"
 # shellcheck disable=SC2046
-$ES run lec --run-dir "$R" --merge $(states lec) -r -O "$F/ept.csv" -o "$F/psept.csv" -F -f -W -w -S -s -M -m
+# --merge-order event: the float32 AEP sums add in the unpartitioned stream's
+# (ascending) event order, so EPT/PSEPT equal the one-process run bit for bit
+$ES run lec --run-dir "$R" --merge $(states lec) --merge-order event -r -O "$F/ept.csv" -o "$F/psept.csv" \
+  -F -f -W -w -S -s -M -m
+# the default order (state after state) equals lec over the partition streams in order
+# shellcheck disable=SC2046
+$ES run lec --run-dir "$R" --merge $(states lec) -r -O "$F/ept_given.csv" -o "$F/psept_given.csv" -F -f -W -w -S -s -M -m
