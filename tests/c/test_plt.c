@@ -2,7 +2,11 @@
 ** transcription of the reference's pair-by-pair loop (snprintf for every
 ** number), on random events with specials in any order, repeated sample
 ** indices, zero/negative losses and exposures; then the same rows with
-** worker threads, and the packed binary rows. */
+** worker threads, and the packed binary rows.
+** test_plt_sparse.c includes this file with PLT_SPARSE defined: N = 200 and
+** mostly records of few pairs in sidx order, so MPLT moments and QPLT
+** quantiles come from the pairs (es_pairs_stats, no dense vector), beside
+** unordered records (the dense fallback) and dense ones. */
 #define _POSIX_C_SOURCE 200809L
 #include "es_internal.h"
 #include "tap.h"
@@ -87,7 +91,11 @@ static void layouts(void) {
 /* ---- random events ---- */
 
 #define NEV 60
+#ifdef PLT_SPARSE
+#define NSAMP 200
+#else
 #define NSAMP 7
+#endif
 
 static float any_loss(void) {
     switch (rng() % 8) {
@@ -106,11 +114,24 @@ static void make_event(es_batch *b, int32_t ev) {
     b->source = SUMMARY_STREAM_ID;
     b->len_sample = NSAMP;
     for (r = 0; r < nrec; r++) {
-        int j, np = (int)(rng() % 14);
+#ifdef PLT_SPARSE
+        /* kinds 0, 1: few pairs in sidx order (the pairs path of es_plt);
+        ** 2: unordered (its dense fallback); 3: dense */
+        int j, kind = (int)(rng() % 4), np = kind == 3 ? (int)(rng() % 260) : (int)(rng() % 13);
+        int32_t at = 0;
+#else
+        int j, kind = 2, np = (int)(rng() % 14);
+        int32_t at = 0;
+#endif
         float x = rng() % 6 == 0 ? 0.0f : rng() % 9 == 0 ? -50.0f : (float)(rng() % 5000000) / 3.0f;
         es_batch_add_record(b, (int32_t)(rng() % 20) + 1, x, 0);
+        if (kind < 2) {
+            es_batch_add_pair(b, MAX_LOSS_IDX, any_loss());
+            es_batch_add_pair(b, MEAN_IDX, any_loss());
+        }
         for (j = 0; j < np; j++) {
             int32_t sidx = (int32_t)(rng() % (NSAMP + 5)) - 5;
+            if (kind < 2 && (sidx = at += 1 + (int32_t)(rng() % 30)) > NSAMP) break; /* naive() wants sidx <= N */
             if (sidx == 0) sidx = 1;
             es_batch_add_pair(b, sidx, any_loss());
         }
@@ -268,7 +289,12 @@ int main(void) {
     FILE *f;
     es_occurrence *occ;
     double *w;
+#ifdef PLT_SPARSE
+    /* the ends matter here: most samples are 0 */
+    const float q[] = {0.0f, 0.003f, 0.1f, 0.5f, 0.5f, 0.95f, 0.97f, 0.99f, 0.995f, 1.0f};
+#else
     const float q[] = {0.0f, 0.1f, 0.5f, 0.5f, 0.95f, 1.0f};
+#endif
     uint64_t rows0[3], rows2[3], rowsb[3];
     int ev, k, gran;
 
