@@ -633,36 +633,19 @@ static int batch_m_stats(lua_State *L) {
     return 5;
 }
 
-static int batch_m_sum(lua_State *L) {
-    es_moments m;
-    batch_moments(L, &m);
-    lua_pushnumber(L, m.sum);
-    return 1;
-}
-static int batch_m_mean(lua_State *L) {
-    es_moments m;
-    batch_moments(L, &m);
-    lua_pushnumber(L, m.mean);
-    return 1;
-}
-static int batch_m_sd(lua_State *L) {
-    es_moments m;
-    batch_moments(L, &m);
-    lua_pushnumber(L, m.sd);
-    return 1;
-}
-static int batch_m_max(lua_State *L) {
-    es_moments m;
-    batch_moments(L, &m);
-    lua_pushnumber(L, m.max);
-    return 1;
-}
-static int batch_m_nonzero(lua_State *L) {
-    es_moments m;
-    batch_moments(L, &m);
-    lua_pushinteger(L, m.nonzero);
-    return 1;
-}
+/* ev:sum(), ev:mean(), ... : one statistic of es_moments each. */
+#define BATCH_STAT1(field, push)                 \
+    static int batch_m_##field(lua_State *L) { \
+        es_moments m;                            \
+        batch_moments(L, &m);                    \
+        push(L, m.field);                        \
+        return 1;                                \
+    }
+BATCH_STAT1(sum, lua_pushnumber)
+BATCH_STAT1(mean, lua_pushnumber)
+BATCH_STAT1(sd, lua_pushnumber)
+BATCH_STAT1(max, lua_pushnumber)
+BATCH_STAT1(nonzero, lua_pushinteger)
 
 /* ev:quantiles([i,] qvec [, out]) -> out[k] = quantile qvec[k] (R-7 rule) */
 static int batch_m_quantiles(lua_State *L) {

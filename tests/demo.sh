@@ -22,7 +22,19 @@ echo "== elt: SELT, MELT, QELT"
 "$ES" run elt -r "$D" -i "$D/work/summary_S1.bin" -s "$D/output/selt.csv" -m "$D/output/melt.csv" -q "$D/output/qelt.csv"
 echo "== tail: per-summary VaR/TVaR of event losses and sampling convergence"
 "$ES" run tail -i "$D/work/summary_S1.bin" -o "$D/output/tail.csv"
-for f in selt melt qelt tail; do
+# 200 events over 100 periods (one occurrence each, the period by a hash), event e on day 741324 + e (2029-11-03 + e days)
+lua5.4 -e 'local t = {string.pack("<i4i4", 1, 100)}
+  for e = 1, 200 do t[#t + 1] = string.pack("<i4i4i4", e, (e * 2654435761 >> 7) % 100 + 1, 741324 + e) end
+  io.write(table.concat(t))' >"$D/input/occurrence.bin"
+lua5.4 -e 'io.write(string.pack("<i4i4i4i4", 100, 50, 10, 2))' >"$D/input/returnperiods.bin"
+echo "== plt: SPLT, MPLT, QPLT (period losses over the occurrence file)"
+"$ES" run plt --run_dir "$D" -i "$D/work/summary_S1.bin" -m "$D/output/mplt.csv" -q "$D/output/qplt.csv"
+mkdir -p "$D/work/s1" && cp "$D/work/summary_S1.bin" "$D/work/s1/"
+echo "== aal: ALT and ALCT"
+"$ES" run aal --run-dir "$D" -K s1 -a "$D/output/alt.csv" -c "$D/output/alct.csv"
+echo "== lec: EPT (full uncertainty AEP/OEP at the return periods) and the per-sample PSEPT"
+"$ES" run lec --run-dir "$D" -K s1 -r -F -f -w -O "$D/output/ept.csv" -o "$D/output/psept.csv"
+for f in selt melt qelt tail mplt qplt alt alct ept psept; do
   echo "-- $D/output/$f.csv ($(wc -l <"$D/output/$f.csv") lines)"
   head -4 "$D/output/$f.csv"
 done
