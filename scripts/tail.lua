@@ -90,9 +90,7 @@ function finish()
     local x = loss[S]:sort()
     local n, sum = #x, x:sum()
     local mean = sum / n
-    local ss = 0
-    for k = 1, n do ss = ss + (x[k] - mean) ^ 2 end
-    local sd = n > 1 and math.sqrt(ss / (n - 1)) or 0
+    local sd = x:sd()   -- two-pass sample sd in C (0 when n <= 1)
     local row = {S, n, mean, sd, mean > 0 and sd / mean or 0}
     for _, p in ipairs(levels) do
       local q = quantile(x, p)
