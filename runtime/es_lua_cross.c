@@ -749,29 +749,25 @@ static void vec_same_len(lua_State *L, size_t a, size_t b) {
     if (a != b) luaL_error(L, "vec: lengths differ (%d and %d)", (int)a, (int)b);
 }
 
-/* v:add(w | x) -> v */
-static int vec_m_add(lua_State *L) {
+/* v:op(w | x) -> v: the element-wise op with another vec of the same
+** length, or with a number. */
+static int vec_elementwise(lua_State *L, void (*with_vec)(double *, const double *, size_t),
+                           void (*with_scalar)(double *, double, size_t)) {
     size_t n, m;
     double a, *x = es_lua_checkvec(L, 1, &n), *y = vec_arg(L, 2, &m, &a);
     if (y) {
         vec_same_len(L, n, m);
-        es_vec_add(x, y, n);
-    } else es_vec_add_scalar(x, a, n);
+        with_vec(x, y, n);
+    } else with_scalar(x, a, n);
     lua_settop(L, 1);
     return 1;
 }
 
+/* v:add(w | x) -> v */
+static int vec_m_add(lua_State *L) { return vec_elementwise(L, es_vec_add, es_vec_add_scalar); }
+
 /* v:max(w | x) -> v (element-wise maximum) */
-static int vec_m_max(lua_State *L) {
-    size_t n, m;
-    double a, *x = es_lua_checkvec(L, 1, &n), *y = vec_arg(L, 2, &m, &a);
-    if (y) {
-        vec_same_len(L, n, m);
-        es_vec_max(x, y, n);
-    } else es_vec_max_scalar(x, a, n);
-    lua_settop(L, 1);
-    return 1;
-}
+static int vec_m_max(lua_State *L) { return vec_elementwise(L, es_vec_max, es_vec_max_scalar); }
 
 /* v:scale(a) -> v */
 static int vec_m_scale(lua_State *L) {
