@@ -18,9 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "evstream.h"
+#include "es_internal.h"
 
 #define OUT_BUFSIZE (256 * 1024)
+#define OUT_PIPE_BYTES (1 << 20)
+/* Linux's F_LINUX_SPECIFIC_BASE + 7; <fcntl.h> names it only under _GNU_SOURCE */
+#if defined(__linux__) && !defined(F_SETPIPE_SZ)
+#define F_SETPIPE_SZ 1031
+#endif
 /* Attempts at a free temporary name before giving up (EEXIST each time). */
 #define OUT_TMP_TRIES 1000
 
@@ -225,6 +230,14 @@ static void io_release_output(const es_out *o) {
 
 /* ---- writing ---- */
 
+void es_pipe_grow(int fd) {
+#ifdef F_SETPIPE_SZ
+    (void)fcntl(fd, F_SETPIPE_SZ, OUT_PIPE_BYTES);
+#else
+    (void)fd;
+#endif
+}
+
 /* Wait until fd can take more bytes; errno-style result. */
 static int out_wait_writable(int fd) {
     struct pollfd p = {.fd = fd, .events = POLLOUT};
@@ -309,6 +322,7 @@ static es_out *out_open_stdout(char *err, size_t errlen) {
     e.kind = IO_OUTPUT;
     e.is_stdout = 1;
     if (fstat(STDOUT_FILENO, &st) == 0 && !S_ISCHR(st.st_mode)) io_from_stat(&e.file, &st);
+    if (S_ISFIFO(st.st_mode)) es_pipe_grow(STDOUT_FILENO);
     if (!(o = es_out_fdopen(STDOUT_FILENO, "<stdout>", 0))) {
         snprintf(err, errlen, "<stdout>: out of memory");
         return NULL;
@@ -388,6 +402,7 @@ es_out *es_out_open(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     if (!direct) io_set_tmp(o, fd);
+    else if (S_ISFIFO(st.st_mode)) es_pipe_grow(fd);
     o->fd = fd;
     return o;
 }

@@ -268,6 +268,7 @@ static int reader_init_input(es_reader *r, int i, int fd, const char *name) {
             return -1;
         }
         if (S_ISREG(st.st_mode)) in->size = (uint64_t)st.st_size;
+        if (S_ISFIFO(st.st_mode)) es_pipe_grow(fd);
     }
     if (es_read_info(fd, &info, msg, sizeof msg)) {
         snprintf(r->err, sizeof r->err, "%s: byte 0: %s", name, msg);
