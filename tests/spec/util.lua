@@ -5,10 +5,36 @@ local M = {}
 M.bin = (os.getenv("ROOT") or ".") .. "/" .. (os.getenv("BUILD") or "build") .. "/evstream"
 M.conf = os.getenv("CONF") or "tests/conformance"
 
+-- Temporary names live in one private directory per busted process, which
+-- is removed with everything in it when the Lua state closes (busted exits
+-- through os.exit(code, true)): specs append suffixes and make folders under
+-- these names, so removing the names alone would leave files behind.
+local lfs = require "lfs"
+local tmpdir, tmpcount = nil, 0
+
+local function rmtree(path)
+  if lfs.symlinkattributes(path, "mode") == "directory" then
+    for name in lfs.dir(path) do
+      if name ~= "." and name ~= ".." then rmtree(path .. "/" .. name) end
+    end
+    lfs.rmdir(path)
+  else
+    os.remove(path)
+  end
+end
+
+M._cleanup = setmetatable({}, {__gc = function() if tmpdir then rmtree(tmpdir) end end})
+
 function M.tmpname()
-  local p = os.tmpname()
-  os.remove(p)
-  return p
+  if not tmpdir then
+    -- os.tmpname made the name unique as a file; a folder takes its place
+    local p = os.tmpname()
+    os.remove(p)
+    assert(lfs.mkdir(p))
+    tmpdir = p
+  end
+  tmpcount = tmpcount + 1
+  return string.format("%s/t%d", tmpdir, tmpcount)
 end
 
 function M.readfile(path)
