@@ -193,9 +193,138 @@ int es_table_records(es_table *t, const es_batch *b, const es_records_plan *p) {
     return es_records_rows(t, b, NULL, 0, b->nrec, p, 0);
 }
 
+/* ---- formatted cells, reused ----
+** Most cells of a record's rows repeat: the event and record ids in every
+** row, the layout's constants and the probabilities in every record, the
+** exposure in several columns.  Each is formatted once (per call, or per
+** record) and copied into the rows; only the values that differ from row
+** to row (a quantile) are formatted per row.  A cell's bytes are those the
+** es_table_cell_* writers produce, separator excluded, so the rows are
+** unchanged; a float64 cell too wide for a cell (|v| >= 2^128) is not
+** cached and its record goes through records_row. */
+
+typedef struct rec_cell {
+    unsigned char n;
+    unsigned char v[ES_NUM_MAX + 7];
+} rec_cell;
+
+enum { REC_MAP_CONST = -1, REC_MAP_Q = -2, REC_MAP_QUANTILE = -3 };
+#define REC_Q_CACHE 16 /* probabilities whose cells are kept, per q column */
+#define REC_Q_COLS 4   /* q columns with kept cells */
+
+typedef struct rec_cells {
+    int nslot;
+    int slot_src[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS], slot_col[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS];
+    short map[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS]; /* >= 0: a slot; else REC_MAP_* */
+    signed char qcol[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS]; /* the q cell set of a q column, or -1 */
+    rec_cell slot[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS]; /* this record's values */
+    rec_cell cst[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
+    rec_cell q[REC_Q_COLS][REC_Q_CACHE];
+    int ok;               /* 0: a constant or probability is too wide: rows by records_row */
+} rec_cells;
+
+int es_records_cells_off = 0;
+
+/* Cell of v in column k (as records_row writes it); 0, or -1 when too wide. */
+static int records_cell(const es_table *t, int k, double v, rec_cell *c) {
+    const es_col *col = &t->cols[k];
+    unsigned char *p = c->v;
+    if (col->type == ES_COL_INT) {
+        int32_t i = (int32_t)(int64_t)v;
+        if (t->binary) memcpy(p, &i, 4), p += 4;
+        else p = (unsigned char *)es_col_fmt_i32(col, (char *)p, i);
+    } else if (!col->f64) {
+        float f = (float)v;
+        if (t->binary) memcpy(p, &f, 4), p += 4;
+        else p = (unsigned char *)es_col_fmt_f32(col, (char *)p, f);
+    } else if (t->binary) {
+        memcpy(p, &v, 8);
+        p += 8;
+    } else {
+        if (col->prec >= 0 && !(v > -0x1p128 && v < 0x1p128) && v == v && v - v == 0) return -1;
+        p = (unsigned char *)es_col_fmt_f64(col, (char *)p, v);
+    }
+    c->n = (unsigned char)(p - c->v);
+    return 0;
+}
+
+static int records_same_format(const es_col *a, const es_col *b) {
+    return a->type == b->type && a->prec == b->prec && a->f64 == b->f64;
+}
+
+/* Which cell each column of each layout takes; the constants' and the
+** probabilities' cells. */
+static void records_cells_plan(const es_table *t, const es_records_plan *p, rec_cells *c) {
+    int i, k, s, nqcol = 0;
+    size_t kq, nq = p->q ? p->nq : 0;
+    c->nslot = 0;
+    c->ok = 1;
+    for (i = 0; i < p->nlay; i++)
+        for (k = 0; k < p->ncol; k++) {
+            int src = p->src[i][k];
+            c->qcol[i][k] = -1;
+            if (src == ES_REC_CONST) {
+                c->map[i][k] = REC_MAP_CONST;
+                if (records_cell(t, k, p->cst[i][k], &c->cst[i][k])) c->ok = 0;
+            } else if (src == ES_REC_Q) {
+                c->map[i][k] = REC_MAP_Q;
+                if (nq <= REC_Q_CACHE && nqcol < REC_Q_COLS) {
+                    for (kq = 0; kq < nq; kq++)
+                        if (records_cell(t, k, p->q[kq], &c->q[nqcol][kq])) c->ok = 0;
+                    c->qcol[i][k] = (signed char)nqcol++;
+                }
+            } else if (src == ES_REC_QUANTILE) {
+                c->map[i][k] = REC_MAP_QUANTILE;
+            } else {
+                for (s = 0; s < c->nslot; s++)
+                    if (c->slot_src[s] == src && records_same_format(&t->cols[c->slot_col[s]], &t->cols[k])) break;
+                if (s == c->nslot) {
+                    c->slot_src[s] = src;
+                    c->slot_col[s] = k;
+                    c->nslot++;
+                }
+                c->map[i][k] = (short)s;
+            }
+        }
+}
+
+/* The cells of this record's values; -1 when one is too wide. */
+static int records_cells_fill(const es_table *t, rec_cells *c, const double *val) {
+    int s;
+    for (s = 0; s < c->nslot; s++)
+        if (records_cell(t, c->slot_col[s], val[c->slot_src[s]], &c->slot[s])) return -1;
+    return 0;
+}
+
+/* Layout i's row from the cells (kq: the probability's index); -1 when a
+** cell formatted here is too wide (nothing written then). */
+static int records_row_cells(es_table *t, const rec_cells *c, int i, size_t kq, double qv, double qq) {
+    unsigned char *p = es_out_room(t->out, (size_t)t->ncol * (ES_NUM_MAX + 8) + 2);
+    int k;
+    if (!p) return -1;
+    for (k = 0; k < t->ncol; k++) {
+        const rec_cell *cell;
+        rec_cell tmp;
+        int m = c->map[i][k];
+        if (k && !t->binary) *p++ = ',';
+        if (m >= 0) cell = &c->slot[m];
+        else if (m == REC_MAP_CONST) cell = &c->cst[i][k];
+        else if (m == REC_MAP_Q && c->qcol[i][k] >= 0) cell = &c->q[c->qcol[i][k]][kq];
+        else if (records_cell(t, k, m == REC_MAP_Q ? qv : qq, &tmp)) return 1; /* p not advanced */
+        else cell = &tmp;
+        memcpy(p, cell->v, cell->n);
+        p += cell->n;
+    }
+    if (!t->binary) *p++ = '\n';
+    es_out_advance(t->out, p);
+    t->rows++;
+    return 0;
+}
+
 int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t r0, size_t r1,
                     const es_records_plan *p, int reserve) {
     double val[ES_REC_NSRC];
+    rec_cells cells;
     float *dense = NULL, *qf = NULL, *qout = NULL;
     int need = records_need(p), i, hasq[ES_RECORDS_MAX_LAYOUTS];
     size_t r, k, nq = p->q ? p->nq : 0, rows_per_rec = 0;
@@ -220,17 +349,26 @@ int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t
         rows_per_rec += hasq[i] ? nq : 1;
     }
     val[ES_REC_CONST] = 0;
+    records_cells_plan(t, p, &cells);
     for (r = r0; r < r1; r++) {
+        int cached;
         if (p->where_exposure && !(b->exposure[r] > 0.0f)) continue;
         if (reserve && records_reserve(t->out, rows_per_rec, rowmax)) return -1;
         records_values(b, event ? event[r] : b->event_id, r, need, dense, qf, nq, val, qout);
+        cached = !es_records_cells_off && cells.ok && records_cells_fill(t, &cells, val) == 0;
         for (i = 0; i < p->nlay; i++) {
             if (!hasq[i]) {
-                if (records_row(t, p->src[i], p->cst[i], val, 0, 0)) return -1;
+                int rc = cached ? records_row_cells(t, &cells, i, 0, 0, 0) : 1;
+                if (rc > 0) rc = records_row(t, p->src[i], p->cst[i], val, 0, 0);
+                if (rc) return -1;
                 continue;
             }
-            for (k = 0; k < nq; k++)
-                if (records_row(t, p->src[i], p->cst[i], val, p->q[k], qout ? qout[k] : 0)) return -1;
+            for (k = 0; k < nq; k++) {
+                double qq = qout ? qout[k] : 0;
+                int rc = cached ? records_row_cells(t, &cells, i, k, p->q[k], qq) : 1;
+                if (rc > 0) rc = records_row(t, p->src[i], p->cst[i], val, p->q[k], qq);
+                if (rc) return -1;
+            }
         }
     }
     return 0;

@@ -19,5 +19,8 @@ int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t
 ** records and plan are copied into a job; the rows come out in call order
 ** with every other bulk write. 0, or -1 with t->out->err set. */
 int es_records_async(es_table *t, const es_batch *b, const es_records_plan *p);
+/* Tests only: 1 formats every cell of every row anew (es_records.c keeps
+** the repeated ones), to compare the two. */
+extern int es_records_cells_off;
 
 #endif

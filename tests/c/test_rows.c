@@ -3,7 +3,7 @@
 ** summarizer's memory sets (the batches a reader of the set's stream
 ** would give). */
 #define _POSIX_C_SOURCE 200809L
-#include "es_internal.h"
+#include "es_rows.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -217,11 +217,83 @@ static void test_memory_sets(void) {
     }
 }
 
+/* Every record source in columns of every format (%d, %u, %.2f, %.4g,
+** float64 %.6f and %.5g, a per-event float64 constant that is sometimes
+** too wide for a cell), with two probability columns: the rows built from
+** kept cells are the bytes of the rows whose every cell is formatted anew
+** (es_records_cells_off), CSV and bin, with few probabilities (their cells
+** kept) and many (formatted per row). */
+static char *write_all_sources(const char *in, int binary, int nocache, size_t nq, size_t *n) {
+    static const double q[20] = {0.0,  0.05, 0.1, 0.15, 0.2,  0.25, 0.3, 0.35, 0.4, 0.45,
+                                 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0};
+    es_col cols[8] = {{"A", ES_COL_INT, 0, 0},   {"B", ES_COL_INT, ES_INT_UNSIGNED, 0}, {"C", ES_COL_FLOAT, 2, 0},
+                      {"D", ES_COL_FLOAT, -4, 0}, {"E", ES_COL_FLOAT, 6, 1},             {"F", ES_COL_FLOAT, -5, 1},
+                      {"G", ES_COL_FLOAT, 6, 0},  {"H", ES_COL_FLOAT, 3, 1}};
+    static const int lay[3][8] = {
+        {ES_REC_EVENT, ES_REC_ID, ES_REC_EXPOSURE, ES_REC_SD, ES_REC_CHANCE, ES_REC_EXPOSURE_IF_LOSS,
+         ES_REC_ANALYTICAL_MEAN, ES_REC_CONST},
+        {ES_REC_ID, ES_REC_EVENT, ES_REC_MEAN, ES_REC_MAX, ES_REC_EXPOSURE_CHANCE, ES_REC_SUM, ES_REC_MAX_LOSS,
+         ES_REC_CONST},
+        {ES_REC_NONZERO, ES_REC_ID, ES_REC_Q, ES_REC_QUANTILE, ES_REC_QUANTILE, ES_REC_Q, ES_REC_EXPOSURE,
+         ES_REC_MEAN},
+    };
+    char path[128], err[ES_ERR_MAX];
+    const char *ins[1] = {in};
+    es_reader *r = es_reader_open(ins, 1, NULL, err, sizeof err);
+    es_table *t;
+    es_batch *b;
+    es_records_plan p;
+    int ok = 1, i, k;
+    snprintf(path, sizeof path, "%s/cells_%d_%d_%zu.out", tmpdir, binary, nocache, nq);
+    t = es_table_new(es_out_open(path, err, sizeof err), cols, 8, binary, !binary);
+    if (!r || !t) return NULL;
+    memset(&p, 0, sizeof p);
+    p.nlay = 3;
+    p.ncol = 8;
+    p.q = q;
+    p.nq = nq;
+    for (i = 0; i < 3; i++)
+        for (k = 0; k < 8; k++) p.src[i][k] = lay[i][k];
+    p.cst[1][7] = -2.5;
+    es_records_cells_off = nocache;
+    while (ok && es_reader_next(r, &b) == 1) {
+        p.cst[0][7] = b->event_id % 5 == 0 ? -0x1p131 : b->event_id * 0.125;
+        ok = es_table_records(t, b, &p) == 0;
+    }
+    es_records_cells_off = 0;
+    es_reader_close(r);
+    ok = es_out_close(t->out, ok) == 0 && ok;
+    es_table_free(t);
+    return ok ? slurp(path, n) : NULL;
+}
+
+static void test_kept_cells(void) {
+    char in[128];
+    int binary;
+    size_t nq;
+    TAP_OK(gen_stream("cells.bin", SUMMARY_STREAM_ID, 60, 7, 30, in) == 0, "generated a summary stream for the cells");
+    for (binary = 0; binary <= 1; binary++)
+        for (nq = 3; nq <= 20; nq += 17) {
+            size_t n0 = 0, n1 = 0;
+            char *fresh = write_all_sources(in, binary, 1, nq, &n0);
+            char *kept = write_all_sources(in, binary, 0, nq, &n1);
+            TAP_OK(fresh && kept && n0 > 10000 && n0 == n1 && memcmp(fresh, kept, n0) == 0,
+                   "%s, %zu probabilities: rows from kept cells are the rows formatted cell by cell (%zu bytes)",
+                   binary ? "bin" : "csv", nq, n0);
+            if (!binary && fresh)
+                TAP_OK(strstr(fresh, ",-2722258935367507707706996859454145691648.000\n") != NULL,
+                       "csv: the too-wide float64 constant is printed whole");
+            free(fresh);
+            free(kept);
+        }
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/evstream_test_rows.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_threads();
     test_memory_sets();
+    test_kept_cells();
     {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
