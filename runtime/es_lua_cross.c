@@ -860,6 +860,18 @@ static int vec_m_quantiles(lua_State *L) {
     return 1;
 }
 
+/* v:tail_mean(q) -> mean, count of the values >= q; v is sorted ascending
+** in place (see es_vec_tail_mean) */
+static int vec_m_tail_mean(lua_State *L) {
+    size_t n, count;
+    double *x = es_lua_checkvec(L, 1, &n), q = luaL_checknumber(L, 2), m;
+    es_vec_sort(x, n, 0);
+    m = es_vec_tail_mean(x, n, q, &count);
+    lua_pushnumber(L, m);
+    lua_pushinteger(L, (lua_Integer)count);
+    return 2;
+}
+
 /* v:at_rank(r) -> value at 1-based rank r (see es_vec_at_rank) */
 static int vec_m_at_rank(lua_State *L) {
     size_t n;
@@ -940,6 +952,7 @@ static const luaL_Reg vec_kernels[] = {{"add", vec_m_add},
                                        {"sort_asc", vec_m_sort_asc},
                                        {"quantiles", vec_m_quantiles},
                                        {"at_rank", vec_m_at_rank},
+                                       {"tail_mean", vec_m_tail_mean},
                                        {"block_sums", vec_m_block_sums},
                                        {"copy", vec_m_copy},
                                        {NULL, NULL}};

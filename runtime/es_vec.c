@@ -313,6 +313,17 @@ double es_vec_quantile(const double *x, size_t n, double q) {
     return (x[k] - x[k - 1]) * h + x[k - 1];
 }
 
+/* Mean of the values >= q of x sorted ascending, added from the largest
+** down (the order a TVaR over a sorted tail reads them); their count into
+** *count.  NaN when none is. */
+double es_vec_tail_mean(const double *x, size_t n, double q, size_t *count) {
+    double sum = 0.0;
+    size_t k = n;
+    while (k > 0 && !(x[k - 1] < q)) sum += x[--k];
+    *count = n - k;
+    return n - k ? sum / (double)(n - k) : NAN;
+}
+
 /* The value at 1-based rank r of x in its present order (sort it first);
 ** a fractional rank interpolates between its neighbours; ranks below 1 give
 ** x[0], ranks past the end give 0 (the zero values a sparse vector leaves

@@ -867,6 +867,9 @@ int es_vec_sort(double *x, size_t n, int desc);
 int es_vec_sort_top(double *x, size_t n, size_t k);
 /* R-7 quantile q in [0, 1] over x sorted ascending, in float64 (NaN if n = 0). */
 double es_vec_quantile(const double *x, size_t n, double q);
+/* Mean of the values >= q of x sorted ascending (a TVaR at VaR q), added
+** from the largest down; their count into *count; NaN when there is none. */
+double es_vec_tail_mean(const double *x, size_t n, double q, size_t *count);
 /* The value at 1-based rank r of x as ordered (sort it first): fractional
 ** ranks interpolate linearly between neighbours; r < 1 gives x[0]; ranks
 ** past the end give 0 -- the vector continues with the zeros a sparse

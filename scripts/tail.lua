@@ -71,15 +71,6 @@ function event(ev)
   end
 end
 
--- R-7 quantile over the sorted vec x (1-based), in float64.
-local function quantile(x, p)
-  local n = #x
-  local pos = (n - 1) * p + 1
-  local k = math.floor(pos)
-  if k >= n then return x[n] end
-  return x[k] + (x[k + 1] - x[k]) * (pos - k)
-end
-
 function finish()
   local cols = tables.tail(levels).columns   -- the layout `plot` reads back
   local t = cli.check(evstream.table{path = opts.output, columns = cols, format = opts.format, header = not opts.noheader})
@@ -93,14 +84,9 @@ function finish()
     local sd = x:sd()   -- two-pass sample sd in C (0 when n <= 1)
     local row = {S, n, mean, sd, mean > 0 and sd / mean or 0}
     for _, p in ipairs(levels) do
-      local q = quantile(x, p)
-      local tsum, tn = 0, 0
-      for k = n, 1, -1 do
-        if x[k] < q then break end
-        tsum, tn = tsum + x[k], tn + 1
-      end
+      local q = x:quantiles(p)        -- R-7, as QELT (C)
       row[#row + 1] = q
-      row[#row + 1] = tsum / tn
+      row[#row + 1] = x:tail_mean(q)  -- TVaR: the mean of the losses >= VaR (C)
     end
     local re = sum > 0 and math.sqrt(var[S] / N) / sum or 0
     local needed = math.ceil(N * (re / opts.target) ^ 2)

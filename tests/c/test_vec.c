@@ -154,6 +154,18 @@ static void test_quantile_rank(void) {
     TAP_OK(es_vec_at_rank(d, 4, 4.5) == 5 && es_vec_at_rank(d, 4, 6) == 0,
            "rank: past the end the vector continues with zeros");
     TAP_OK(es_vec_at_rank(d, 0, 1) == 0, "rank: empty vector gives 0");
+    {
+        /* 0.1 + 0.2 + 0.3 differs from 0.3 + 0.2 + 0.1 in the last bit: the
+        ** tail is added from the largest down */
+        double t[4] = {0.05, 0.1, 0.2, 0.3}, want = ((0.3 + 0.2) + 0.1) / 3;
+        size_t c = 9;
+        TAP_OK(want != ((0.1 + 0.2) + 0.3) / 3 && es_vec_tail_mean(t, 4, 0.1, &c) == want && c == 3,
+               "tail mean: the values >= q, largest first (%zu)", c);
+        TAP_OK(es_vec_tail_mean(x, 5, 10, &c) == 10 && c == 1, "tail mean: q at the maximum");
+        TAP_OK(isnan(es_vec_tail_mean(x, 5, 11, &c)) && c == 0 && isnan(es_vec_tail_mean(x, 0, 0, &c)) && c == 0,
+               "tail mean: none above q, or an empty vector, gives NaN and 0");
+        TAP_OK(es_vec_tail_mean(x, 5, -1, &c) == 4 && c == 5, "tail mean: q below the minimum takes every value");
+    }
 }
 
 int main(void) {

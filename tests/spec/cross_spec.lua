@@ -314,6 +314,12 @@ describe("vec kernels", function()
     assert.are.equal(0, d:at_rank(7))
     assert.are.same({1, 3, 5}, v:copy():quantiles(evstream.vec{0, 0.5, 1}):totable())
     assert.are.equal(4.6, v:copy():quantiles(0.9))
+    local m, c = evstream.vec{5, 1, 4, 1, 3}:tail_mean(3)   -- sorts, then 5, 4, 3
+    assert.are.equal(4, m)
+    assert.are.equal(3, c)
+    local none, zero = v:copy():tail_mean(6)
+    assert.is_true(none ~= none)
+    assert.are.equal(0, zero)
     assert.are.same({4, 5, 5}, v:block_sums(2):totable())
     local big = evstream.vec(10000)
     for i = 1, 10000 do big[i] = (i * 7919) % 10007 end
