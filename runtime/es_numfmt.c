@@ -125,10 +125,45 @@ static inline char *numfmt_zero_frac(char *p, int prec) {
     return p;
 }
 
-/* ip < 10^8 without a loop or a branch on its length: all eight digits
-** from four independent two-digit look-ups, then a fixed 8-byte copy of the
-** significant ones.  Losses print integer parts of varying length, which
-** made the loop's exit branch a coin toss. */
+/* The eight decimal digits of v < 10^8 as the bytes 0..9 of a word, the
+** most significant digit in the lowest byte (its first byte in memory on a
+** little-endian machine), without a loop, a table or a division: v splits
+** into two 4-digit lanes, each into two 2-digit lanes, each into two digits,
+** the quotients by multiplying with a rounded-up reciprocal (exact for
+** these ranges: x / 100 = x * 10486 >> 20 for x < 10^4, x / 10 = x * 103
+** >> 10 for x < 100); the masks drop what spills in from the next lane. */
+static inline uint64_t numfmt_swar8(uint32_t v) {
+    uint64_t x = (uint64_t)(v / 10000u) | ((uint64_t)(v % 10000u) << 32);
+    uint64_t h = ((x * 10486u) >> 20) & UINT64_C(0x0000007F0000007F);
+    uint64_t t = h | ((x - h * 100u) << 16);
+    uint64_t d = ((t * 103u) >> 10) & UINT64_C(0x000F000F000F000F);
+    return d | ((t - d * 10u) << 8);
+}
+
+/* The significant digits of the word (at least one): 8 minus the leading
+** zero digits, which are its low zero bytes. */
+static inline int numfmt_swar_len(uint64_t d) {
+    return d ? 8 - (__builtin_ctzll(d) >> 3) : 1;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define NUMFMT_SWAR 1
+#define NUMFMT_ASCII0 UINT64_C(0x3030303030303030)
+
+/* ip < 10^8 without a loop or a branch on its length: its eight digits,
+** then a fixed 8-byte copy of the significant ones.  Losses print integer
+** parts of varying length, which made a digit loop's exit branch a coin
+** toss. */
+static inline char *numfmt_ip8(char *p, uint32_t ip) {
+    char tmp[16] = {0};
+    uint64_t d = numfmt_swar8(ip), a = d + NUMFMT_ASCII0;
+    int n = numfmt_swar_len(d);
+    memcpy(tmp, &a, 8);
+    memcpy(p, tmp + 8 - n, 8); /* the bytes past n are overwritten by the caller's next write */
+    return p + n;
+}
+#else
+/* Big-endian: the same digits from four two-digit look-ups. */
 static inline char *numfmt_ip8(char *p, uint32_t ip) {
     char tmp[16] = {0};
     uint32_t hi = ip / 10000u, lo = ip - hi * 10000u;
@@ -137,9 +172,10 @@ static inline char *numfmt_ip8(char *p, uint32_t ip) {
     memcpy(tmp + 2, numfmt_dig2 + (hi % 100u) * 2u, 2);
     memcpy(tmp + 4, numfmt_dig2 + (lo / 100u) * 2u, 2);
     memcpy(tmp + 6, numfmt_dig2 + (lo % 100u) * 2u, 2);
-    memcpy(p, tmp + 8 - n, 8); /* the bytes past n are overwritten by the caller's next write */
+    memcpy(p, tmp + 8 - n, 8);
     return p + n;
 }
+#endif
 
 /* Integer part, then prec fraction digits of frac (frac < 10^prec). */
 static inline char *numfmt_point(char *p, uint64_t ip, uint32_t frac, int prec) {
@@ -160,7 +196,7 @@ static inline char *numfmt_nonfinite(char *p, int is_nan) {
 
 /* Split q = value * 10^prec into integer part and fraction; constant
 ** divisors for the common precisions turn the divisions into multiplies. */
-static inline char *numfmt_scaled(char *p, uint64_t q, int prec) {
+static inline char *numfmt_scaled_split(char *p, uint64_t q, int prec) {
     uint64_t ip;
     uint32_t frac;
     switch (prec) {
@@ -170,6 +206,45 @@ static inline char *numfmt_scaled(char *p, uint64_t q, int prec) {
     default: ip = q / numfmt_pow10[prec]; frac = (uint32_t)(q - ip * numfmt_pow10[prec]); break;
     }
     return numfmt_point(p, ip, frac, prec);
+}
+
+/* q = value * 10^prec, q < 2^52 < 10^16, printed with the point before its
+** last prec digits: all of q's digits at once (one or two 8-digit words),
+** then fixed-size copies of the integer digits and of the fraction, so no
+** branch depends on the number's length. */
+static inline char *numfmt_scaled(char *p, uint64_t q, int prec) {
+#ifdef NUMFMT_SWAR
+    char tmp[32] = {0}; /* the digits end at tmp + 16; the 16-byte copy may read up to tmp + 31 */
+    const char *digits;
+    int n;
+    if (prec > 7) return numfmt_scaled_split(p, q, prec);
+    if (q < 100000000u) {
+        uint64_t d = numfmt_swar8((uint32_t)q), a = d + NUMFMT_ASCII0;
+        n = numfmt_swar_len(d);
+        if (n < prec + 1) n = prec + 1; /* "0.05": zeros before the point and after it */
+        memcpy(tmp + 8, &a, 8);
+    } else {
+        uint64_t hi = q / 100000000u, dh, dl, ah, al;
+        dh = numfmt_swar8((uint32_t)hi); /* hi < 2^52 / 10^8 < 10^8, and > 0 */
+        dl = numfmt_swar8((uint32_t)(q - hi * 100000000u));
+        ah = dh + NUMFMT_ASCII0;
+        al = dl + NUMFMT_ASCII0;
+        n = numfmt_swar_len(dh) + 8;
+        memcpy(tmp, &ah, 8);
+        memcpy(tmp + 8, &al, 8);
+    }
+    digits = tmp + 16 - n;              /* the n digits end at tmp + 16 */
+    memcpy(p, digits, 16);              /* integer digits (and what follows: overwritten) */
+    p += n - prec;
+    if (prec) {
+        *p++ = '.';
+        memcpy(p, tmp + 16 - prec, 8);
+        p += prec;
+    }
+    return p;
+#else
+    return numfmt_scaled_split(p, q, prec);
+#endif
 }
 
 static const double numfmt_pow10d[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};

@@ -314,6 +314,35 @@ static void test_ints(void) {
     TAP_OK(bad64 == 0, "i64 random: %d mismatches", bad64);
 }
 
+/* Where the printed length changes: every float32 within 40 ulps of
+** 10^k * 10^-prec and of half of it, for every k and precision the fast
+** path covers (one and two 8-digit words), and the same for ints. */
+static void test_digit_boundaries(void) {
+    for (int prec = 0; prec <= 9; prec++) {
+        tally t = {0, 0};
+        for (int k = -prec; k <= 17 - prec; k++) {
+            double b = pow(10.0, k);
+            for (int half = 0; half <= 1; half++) {
+                float v = (float)(half ? b / 2 : b);
+                for (int i = 0; i < 40; i++) v = nextafterf(v, 0.0f);
+                for (int i = 0; i < 80; i++, v = nextafterf(v, INFINITY)) {
+                    tally_f32(&t, v, prec);
+                    tally_f32(&t, -v, prec);
+                }
+            }
+        }
+        TAP_OK(t.bad == 0, "f32 around every power of ten and its half, prec %d: %" PRIu64 " mismatches in %" PRIu64,
+               prec, t.bad, t.tried);
+    }
+    {
+        int ok = 1;
+        for (int64_t p = 1; p <= 1000000000; p *= 10)
+            for (int64_t d = -3; d <= 3; d++)
+                if (p + d >= 0 && p + d <= INT32_MAX) ok &= check_i32((int32_t)(p + d)) & check_i32((int32_t)-(p + d));
+        TAP_OK(ok, "i32 around every power of ten, both signs");
+    }
+}
+
 int main(int argc, char **argv) {
     uint64_t count = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000u;
     test_edges();
@@ -323,5 +352,6 @@ int main(int argc, char **argv) {
     test_money(count / 10);
     test_f64();
     test_ints();
+    test_digit_boundaries();
     return tap_done();
 }
