@@ -122,13 +122,6 @@ static void sink_advance(pairs_sink *s, unsigned char *end) {
 
 /* ---- formatting ---- */
 
-/* A column whose value is the same for every pair of a record is
-** formatted once per record (a cell), then copied per row. */
-typedef struct pairs_cell {
-    unsigned char v[2][ES_NUM_MAX + 16]; /* [0]: the value, [1]: the zero variant */
-    size_t n[2];
-} pairs_cell;
-
 /* Format v as column k would, separator included; returns the length. */
 static size_t pairs_cell_format(const es_table *t, int k, int is_int, double v, unsigned char *p) {
     unsigned char *s = p;
@@ -174,24 +167,111 @@ typedef struct pairs_view {
     const float *loss, *prob;
 } pairs_view;
 
-static void pairs_fill_cells(const es_table *t, const pairs_view *b, size_t r, const es_pairs_plan *plan,
-                             pairs_cell *cell) {
+/*
+** A row, compiled once per record: what is the same for every pair of the
+** record (the ids, the exposure, constants, the separators and the line
+** end) is formatted once into literals -- consecutive such columns into one
+** literal -- and a row is those literals copied around the few fields that
+** change per pair (sidx, loss).  A literal that holds exposure_nz or
+** exposure_pos has variants by the loss's sign (PAIRS_ZI), so choosing one
+** is an index, not a branch per column.
+*/
+#define PAIRS_LIT_CAP (ES_MAX_COLS * (ES_NUM_MAX + 2) + 2 + 32) /* + 32: fixed-size reads past the end */
+
+typedef struct pairs_op {
+    int k, src;           /* a per-pair field: column and source; src -1: a literal */
+    size_t off[4], n[4];  /* a literal: its bytes in each variant */
+} pairs_op;
+
+typedef struct pairs_row {
+    int nops;
+    pairs_op op[ES_MAX_COLS + 1];
+    size_t len[4];
+    unsigned char lit[4][PAIRS_LIT_CAP];
+} pairs_row;
+
+/* The literal variant of a loss: bit 0 when exposure_nz prints 0 (loss is
+** 0), bit 1 when exposure_pos does (loss is not > 0). */
+#define PAIRS_ZI(loss) ((unsigned)((loss) == 0.0f) | ((unsigned)!((loss) > 0.0f) << 1))
+
+static int pairs_per_pair(int src) {
+    return src == ES_SRC_SIDX || src == ES_SRC_BIN || src == ES_SRC_LOSS || src == ES_SRC_PROB;
+}
+
+/* Append bytes to every variant of the literal being built (opening one
+** when the last op is a field); zbytes/zn: the zero variant, for the
+** variants in which `zmask` bits are set. */
+static void pairs_row_lit(pairs_row *w, const unsigned char *v, size_t n, const unsigned char *zv, size_t zn,
+                          unsigned zmask) {
+    pairs_op *o = w->nops ? &w->op[w->nops - 1] : NULL;
+    unsigned zi;
+    if (!o || o->src >= 0) {
+        o = &w->op[w->nops++];
+        o->k = -1;
+        o->src = -1;
+        for (zi = 0; zi < 4; zi++) o->off[zi] = w->len[zi], o->n[zi] = 0;
+    }
+    for (zi = 0; zi < 4; zi++) {
+        int z = (zi & zmask) != 0;
+        memcpy(w->lit[zi] + w->len[zi], z ? zv : v, z ? zn : n);
+        w->len[zi] += z ? zn : n;
+        o->n[zi] += z ? zn : n;
+    }
+}
+
+static void pairs_row_compile(const es_table *t, const pairs_view *b, size_t r, const es_pairs_plan *plan,
+                              pairs_row *w) {
+    unsigned char v[ES_NUM_MAX + 16], zv[ES_NUM_MAX + 16];
     int k;
+    w->nops = 0;
+    w->len[0] = w->len[1] = w->len[2] = w->len[3] = 0;
     for (k = 0; k < t->ncol; k++) {
-        double v = 0;
-        int is_int = 0;
-        switch (plan->src[k]) {
-        case ES_SRC_EVENT: v = b->event ? b->event[r] : b->event_id; is_int = 1; break;
-        case ES_SRC_ID: v = b->rec_id[r]; is_int = 1; break;
-        case ES_SRC_AUX: v = b->rec_aux ? b->rec_aux[r] : 0; is_int = 1; break;
-        case ES_SRC_EXPOSURE:
-        case ES_SRC_EXPOSURE_NZ:
-        case ES_SRC_EXPOSURE_POS: v = b->exposure[r]; break;
-        case ES_SRC_CONST: v = plan->cst[k]; break;
-        default: continue;
+        int src = plan->src[k], is_int = 0;
+        double x = 0;
+        unsigned zmask = 0;
+        size_t n, zn;
+        if (pairs_per_pair(src)) {
+            pairs_op *o = &w->op[w->nops++];
+            o->k = k;
+            o->src = src;
+            continue;
         }
-        cell[k].n[0] = pairs_cell_format(t, k, is_int, v, cell[k].v[0]);
-        cell[k].n[1] = pairs_cell_format(t, k, 0, 0.0, cell[k].v[1]);
+        switch (src) {
+        case ES_SRC_EVENT: x = b->event ? b->event[r] : b->event_id; is_int = 1; break;
+        case ES_SRC_ID: x = b->rec_id[r]; is_int = 1; break;
+        case ES_SRC_AUX: x = b->rec_aux ? b->rec_aux[r] : 0; is_int = 1; break;
+        case ES_SRC_EXPOSURE: x = b->exposure[r]; break;
+        case ES_SRC_EXPOSURE_NZ: x = b->exposure[r]; zmask = 1; break;
+        case ES_SRC_EXPOSURE_POS: x = b->exposure[r]; zmask = 2; break;
+        default: x = plan->cst[k]; break; /* ES_SRC_CONST */
+        }
+        n = pairs_cell_format(t, k, is_int, x, v);
+        zn = zmask ? pairs_cell_format(t, k, 0, 0.0, zv) : 0;
+        pairs_row_lit(w, v, n, zv, zn, zmask);
+    }
+    if (!t->binary) pairs_row_lit(w, (const unsigned char *)"\n", 1, NULL, 0, 0);
+}
+
+/* A per-pair field of column k, separator included. */
+static unsigned char *pairs_field(const es_table *t, const pairs_op *o, const pairs_view *b, size_t j,
+                                  unsigned char *p) {
+    const es_col *c = &t->cols[o->k];
+    if (!t->binary) {
+        /* the hot cases of SELT-like tables, without the generic dispatch */
+        if (o->src == ES_SRC_SIDX && c->type == ES_COL_INT) {
+            if (o->k) *p++ = ',';
+            return (unsigned char *)es_col_fmt_i32(c, (char *)p, b->sidx[j]);
+        }
+        if (o->src == ES_SRC_LOSS && c->type == ES_COL_FLOAT && !c->f64) {
+            if (o->k) *p++ = ',';
+            return (unsigned char *)es_col_fmt_f32(c, (char *)p, b->loss[j]);
+        }
+    }
+    switch (o->src) {
+    case ES_SRC_SIDX:
+    case ES_SRC_BIN: return p + pairs_cell_format(t, o->k, 1, b->sidx[j], p);
+    case ES_SRC_LOSS: return p + pairs_cell_format(t, o->k, 0, b->loss[j], p);
+    default: return p + pairs_cell_format(t, o->k, 0, b->prob ? b->prob[j] : 0.0f, p); /* ES_SRC_PROB */
     }
 }
 
@@ -199,40 +279,41 @@ static void pairs_fill_cells(const es_table *t, const pairs_view *b, size_t r, c
 ** changes while the table is open, and counts rows into *nrows. */
 static int pairs_format(const es_table *t, const pairs_view *b, size_t r0, size_t r1, const es_pairs_plan *plan,
                         pairs_sink *sink, uint64_t *nrows) {
-    size_t r, j, rowmax = (size_t)t->ncol * (ES_NUM_MAX + 16) + 1;
-    pairs_cell cell[ES_MAX_COLS];
+    size_t r, j, rowmax = (size_t)t->ncol * (ES_NUM_MAX + 16) + 1 + 32;
+    pairs_row *w = malloc(sizeof *w); /* 17 KiB: off the worker's stack */
     uint64_t rows = 0;
+    if (!w) return -1;
     for (r = r0; r < r1; r++) {
-        pairs_fill_cells(t, b, r, plan, cell);
+        pairs_row_compile(t, b, r, plan, w);
         for (j = b->pair_off[r]; j < b->pair_off[r + 1]; j++) {
             float loss = b->loss[j];
             unsigned char *p;
-            int k;
+            unsigned zi;
+            int i;
             if (!pairs_wanted(plan, b->sidx[j], loss)) continue;
             if (!(p = sink_room(sink, rowmax))) {
+                free(w);
                 *nrows += rows;
                 return -1;
             }
-            for (k = 0; k < t->ncol; k++) {
-                int z, src = plan->src[k];
-                switch (src) {
-                case ES_SRC_SIDX:
-                case ES_SRC_BIN: p += pairs_cell_format(t, k, 1, b->sidx[j], p); break;
-                case ES_SRC_LOSS: p += pairs_cell_format(t, k, 0, loss, p); break;
-                case ES_SRC_PROB: p += pairs_cell_format(t, k, 0, b->prob ? b->prob[j] : 0.0f, p); break;
-                default:
-                    z = (src == ES_SRC_EXPOSURE_NZ && loss == 0.0f) || (src == ES_SRC_EXPOSURE_POS && !(loss > 0.0f));
-                    /* a fixed 16-byte copy is two moves; the row has room for it */
-                    if (cell[k].n[z] <= 16) memcpy(p, cell[k].v[z], 16);
-                    else memcpy(p, cell[k].v[z], cell[k].n[z]);
-                    p += cell[k].n[z];
+            zi = PAIRS_ZI(loss);
+            for (i = 0; i < w->nops; i++) {
+                const pairs_op *o = &w->op[i];
+                if (o->src >= 0) {
+                    p = pairs_field(t, o, b, j, p);
+                } else {
+                    /* a fixed 32-byte copy is two moves; the row has room for it */
+                    const unsigned char *v = w->lit[zi] + o->off[zi];
+                    if (o->n[zi] <= 32) memcpy(p, v, 32);
+                    else memcpy(p, v, o->n[zi]);
+                    p += o->n[zi];
                 }
             }
-            if (!t->binary) *p++ = '\n';
             sink_advance(sink, p);
             rows++;
         }
     }
+    free(w);
     *nrows += rows;
     return 0;
 }
