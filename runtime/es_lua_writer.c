@@ -37,9 +37,20 @@ static int writer_tostring(lua_State *L, const char *name, const es_out *o) {
 
 /* ==== table writer ==== */
 
+#define WT_SRC_CACHE 32
+
 typedef struct writer_table {
     es_table *t;          /* NULL once closed */
     int threads_tried;    /* t:pairs has set up its worker threads */
+    /* Source names already looked up, by the address of their Lua string:
+    ** t:pairs and t:records get the same few names every event, and
+    ** comparing addresses spares the string compares.  The strings are
+    ** kept alive in the user value, so an address cannot come back as
+    ** another string. */
+    int nsrc;
+    const char *src_name[WT_SRC_CACHE];
+    int (*src_find[WT_SRC_CACHE])(const char *);
+    int src_id[WT_SRC_CACHE];
 } writer_table;
 
 static const es_name_id table_formats[] = {{"csv", 0}, {"bin", 1}, {NULL, 0}};
@@ -121,7 +132,7 @@ static int l_table(lua_State *L) {
     lua_getfield(L, 1, "format");
     binary = es_lua_checkname(L, 1, luaL_optstring(L, -1, "csv"), table_formats, "format");
     header = es_lua_optbool(L, 1, "header", 1);
-    wt = lua_newuserdatauv(L, sizeof *wt, 0);
+    wt = lua_newuserdatauv(L, sizeof *wt, 1); /* user value: the cached source names */
     memset(wt, 0, sizeof *wt); /* threads_tried too: valgrind saw it read uninitialised */
     luaL_setmetatable(L, TABLE_MT);
     o = writer_open_out(L, 1, err, sizeof err);
@@ -231,14 +242,42 @@ static int table_m_rows(lua_State *L) {
 
 /* The source of a column in a pairs/records layout at the top of the
 ** stack: a number (a constant, into *cst) or a name looked up by find. */
-static int table_source(lua_State *L, const char *what, int (*find)(const char *), int csrc, double *cst) {
-    int s;
+/* Keep the string at the top alive in the user value of the table at ud. */
+static void table_anchor(lua_State *L, int ud) {
+    if (lua_getiuservalue(L, ud, 1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, ud, 1);
+    }
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 1);
+}
+
+/* The source named by the value at the top (a number: csrc, the constant
+** into *cst), for the table userdata at ud. */
+static int table_source(lua_State *L, writer_table *wt, int ud, const char *what, int (*find)(const char *), int csrc,
+                        double *cst) {
+    const char *name;
+    int s, i;
     if (lua_type(L, -1) == LUA_TNUMBER) {
         *cst = lua_tonumber(L, -1);
         return csrc;
     }
-    if (lua_type(L, -1) != LUA_TSTRING || (s = find(lua_tostring(L, -1))) < 0)
-        return luaL_error(L, "%s: unknown column source '%s'", what, luaL_tolstring(L, -1, NULL));
+    if (lua_type(L, -1) != LUA_TSTRING) s = -1;
+    else {
+        name = lua_tostring(L, -1);
+        for (i = 0; i < wt->nsrc; i++)
+            if (wt->src_name[i] == name && wt->src_find[i] == find) return wt->src_id[i];
+        if ((s = find(name)) >= 0 && wt->nsrc < WT_SRC_CACHE) {
+            table_anchor(L, ud);
+            wt->src_name[wt->nsrc] = name;
+            wt->src_find[wt->nsrc] = find;
+            wt->src_id[wt->nsrc++] = s;
+        }
+    }
+    if (s < 0) return luaL_error(L, "%s: unknown column source '%s'", what, luaL_tolstring(L, -1, NULL));
     return s;
 }
 
@@ -282,7 +321,7 @@ static int table_m_pairs(lua_State *L) {
     plan.ncol = t->ncol;
     for (k = 0; k < t->ncol; k++) {
         lua_rawgeti(L, 3, k + 1);
-        plan.src[k] = table_source(L, "pairs", es_pairs_source, ES_SRC_CONST, &plan.cst[k]);
+        plan.src[k] = table_source(L, wt, 1, "pairs", es_pairs_source, ES_SRC_CONST, &plan.cst[k]);
         lua_pop(L, 1);
     }
     if (lua_isinteger(L, 4)) {
@@ -329,7 +368,7 @@ static int table_m_records(lua_State *L) {
                       "each layout lists one source per column");
         for (k = 0; k < t->ncol; k++) {
             lua_rawgeti(L, -1, k + 1);
-            plan.src[i][k] = table_source(L, "records", es_records_source, ES_REC_CONST, &plan.cst[i][k]);
+            plan.src[i][k] = table_source(L, wt, 1, "records", es_records_source, ES_REC_CONST, &plan.cst[i][k]);
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
