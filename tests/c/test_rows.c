@@ -48,6 +48,31 @@ static int gen_stream(const char *name, int source, int64_t events, int32_t reco
     return es_out_close(out, rc == 0) || rc ? -1 : 0;
 }
 
+/* A reader over one stream and a table at tmpdir/name: what each table
+** writer below starts with; rows_finish closes both and returns the bytes. */
+typedef struct rows_run {
+    es_reader *r;
+    es_table *t;
+    char path[128];
+} rows_run;
+
+static int rows_start(rows_run *x, const char *in, const char *name, const es_col *cols, int ncol, int binary) {
+    char err[ES_ERR_MAX];
+    const char *ins[1] = {in};
+    snprintf(x->path, sizeof x->path, "%s/%s", tmpdir, name);
+    x->r = es_reader_open(ins, 1, NULL, err, sizeof err);
+    x->t = es_table_new(es_out_open(x->path, err, sizeof err), cols, ncol, binary, !binary);
+    return x->r && x->t ? 0 : -1;
+}
+
+static char *rows_finish(rows_run *x, int ok, size_t *n) {
+    es_reader_close(x->r);
+    ok = ok && es_table_stop_threads(x->t) == 0;
+    ok = es_out_close(x->t->out, ok) == 0 && ok;
+    es_table_free(x->t);
+    return ok ? slurp(x->path, n) : NULL;
+}
+
 /* The table of stream `in` written with `threads` workers: per event, the
 ** pair rows (samples only), then a MELT-like pair of record rows whose
 ** constant changes per event, then QELT-like rows; every few events a
@@ -56,18 +81,15 @@ static char *write_table(const char *in, int threads, int binary, size_t *n) {
     static const double q[3] = {0.0, 0.25, 0.975};
     es_col cols[4] = {{"A", ES_COL_INT, 0, 0}, {"B", ES_COL_INT, 0, 0}, {"C", ES_COL_FLOAT, 2, 0},
                       {"D", ES_COL_FLOAT, 6, 1}};
-    char path[128], err[ES_ERR_MAX];
-    const char *ins[1] = {in};
-    es_reader *r = es_reader_open(ins, 1, NULL, err, sizeof err);
-    es_table *t;
+    char name[64];
+    rows_run x;
     es_batch *b;
     es_pairs_plan pp;
     es_records_plan m, qp;
     int ok = 1, k;
-    snprintf(path, sizeof path, "%s/rows_%d_%d.out", tmpdir, threads, binary);
-    t = es_table_new(es_out_open(path, err, sizeof err), cols, 4, binary, !binary);
-    if (!r || !t) return NULL;
-    if (threads) es_table_set_threads(t, threads);
+    snprintf(name, sizeof name, "rows_%d_%d.out", threads, binary);
+    if (rows_start(&x, in, name, cols, 4, binary)) return NULL;
+    if (threads) es_table_set_threads(x.t, threads);
     memset(&pp, 0, sizeof pp);
     pp.ncol = 4;
     pp.src[0] = ES_SRC_EVENT, pp.src[1] = ES_SRC_SIDX, pp.src[2] = ES_SRC_LOSS, pp.src[3] = ES_SRC_EXPOSURE;
@@ -90,16 +112,12 @@ static char *write_table(const char *in, int threads, int binary, size_t *n) {
         const int l0[4] = {ES_REC_EVENT, ES_REC_ID, ES_REC_Q, ES_REC_QUANTILE};
         for (k = 0; k < 4; k++) qp.src[0][k] = l0[k];
     }
-    while (ok && es_reader_next(r, &b) == 1) {
+    while (ok && es_reader_next(x.r, &b) == 1) {
         m.cst[0][3] = b->event_id % 7 == 0 ? 0x1p140 : b->event_id * 0.001; /* per event; sometimes wide */
-        ok = es_table_pairs(t, b, 0, b->nrec, &pp) == 0 && es_table_records(t, b, &m) == 0 &&
-             es_table_records(t, b, &qp) == 0;
+        ok = es_table_pairs(x.t, b, 0, b->nrec, &pp) == 0 && es_table_records(x.t, b, &m) == 0 &&
+             es_table_records(x.t, b, &qp) == 0;
     }
-    es_reader_close(r);
-    ok = ok && es_table_stop_threads(t) == 0;
-    ok = es_out_close(t->out, ok) == 0 && ok;
-    es_table_free(t);
-    return ok ? slurp(path, n) : NULL;
+    return rows_finish(&x, ok, n);
 }
 
 static void test_threads(void) {
@@ -237,16 +255,13 @@ static char *write_all_sources(const char *in, int binary, int nocache, size_t n
         {ES_REC_NONZERO, ES_REC_ID, ES_REC_Q, ES_REC_QUANTILE, ES_REC_QUANTILE, ES_REC_Q, ES_REC_EXPOSURE,
          ES_REC_MEAN},
     };
-    char path[128], err[ES_ERR_MAX];
-    const char *ins[1] = {in};
-    es_reader *r = es_reader_open(ins, 1, NULL, err, sizeof err);
-    es_table *t;
+    char name[64];
+    rows_run x;
     es_batch *b;
     es_records_plan p;
     int ok = 1, i, k;
-    snprintf(path, sizeof path, "%s/cells_%d_%d_%zu.out", tmpdir, binary, nocache, nq);
-    t = es_table_new(es_out_open(path, err, sizeof err), cols, 8, binary, !binary);
-    if (!r || !t) return NULL;
+    snprintf(name, sizeof name, "cells_%d_%d_%zu.out", binary, nocache, nq);
+    if (rows_start(&x, in, name, cols, 8, binary)) return NULL;
     memset(&p, 0, sizeof p);
     p.nlay = 3;
     p.ncol = 8;
@@ -256,15 +271,12 @@ static char *write_all_sources(const char *in, int binary, int nocache, size_t n
         for (k = 0; k < 8; k++) p.src[i][k] = lay[i][k];
     p.cst[1][7] = -2.5;
     es_records_cells_off = nocache;
-    while (ok && es_reader_next(r, &b) == 1) {
+    while (ok && es_reader_next(x.r, &b) == 1) {
         p.cst[0][7] = b->event_id % 5 == 0 ? -0x1p131 : b->event_id * 0.125;
-        ok = es_table_records(t, b, &p) == 0;
+        ok = es_table_records(x.t, b, &p) == 0;
     }
     es_records_cells_off = 0;
-    es_reader_close(r);
-    ok = es_out_close(t->out, ok) == 0 && ok;
-    es_table_free(t);
-    return ok ? slurp(path, n) : NULL;
+    return rows_finish(&x, ok, n);
 }
 
 static void test_kept_cells(void) {
