@@ -304,7 +304,7 @@ static int csv_add_bin(es_csv *c, float prob, float mean) {
 
 static int csv_cdf_row(es_csv *c, char **f, int32_t ev) {
     int64_t ap, vu, bin;
-    float prob, mean;
+    float prob = 0.0f, mean = 0.0f; /* set by csv_float_field; -O3 cannot see it */
     if (csv_int_field(c, f, 1, INT32_MIN, UINT32_MAX, &ap) || csv_int_field(c, f, 2, INT32_MIN, INT32_MAX, &vu) ||
         csv_int_field(c, f, 3, 1, INT32_MAX, &bin) || csv_float_field(c, f, 4, &prob) ||
         csv_float_field(c, f, 5, &mean))
@@ -321,7 +321,7 @@ static int csv_cdf_row(es_csv *c, char **f, int32_t ev) {
 
 static int csv_pair_row(es_csv *c, char **f, int32_t ev) {
     int64_t id, sidx;
-    float x = 0.0f, loss;
+    float x = 0.0f, loss = 0.0f;
     uint32_t xbits, lbits;
     int k = 2;
     if (csv_int_field(c, f, 1, INT32_MIN, INT32_MAX, &id)) return -1;
