@@ -25,6 +25,9 @@
 
 #include "es_internal.h"
 
+/* Up to this many inputs, each pipe is grown (es_pipe_grow). */
+#define READER_GROW_PIPES 16
+
 enum { ES_DEC_HEADER = 0, ES_DEC_PAIRS = 1, ES_DEC_BINS = 2 };
 
 typedef struct reader_input {
@@ -268,7 +271,8 @@ static int reader_init_input(es_reader *r, int i, int fd, const char *name) {
             return -1;
         }
         if (S_ISREG(st.st_mode)) in->size = (uint64_t)st.st_size;
-        if (S_ISFIFO(st.st_mode)) es_pipe_grow(fd);
+        /* one larger pipe per input: kernel memory, so not for a crowd of them */
+        if (S_ISFIFO(st.st_mode) && r->n <= READER_GROW_PIPES) es_pipe_grow(fd);
     }
     if (es_read_info(fd, &info, msg, sizeof msg)) {
         snprintf(r->err, sizeof r->err, "%s: byte 0: %s", name, msg);
