@@ -33,7 +33,8 @@ static inline const char *es_name_of(const es_name_id *t, int id) {
 /* ---- pipes (es_out.c) ---- */
 /* Best effort: grow the pipe fd to 1 MiB (Linux's default is 64 KiB), so
 ** the process at its other end runs ahead instead of waking us every
-** 64 KiB.  Nothing happens on other systems or above the user's limit. */
+** 64 KiB.  A larger pipe is left as it is; nothing happens on other
+** systems or above the user's limit. */
 void es_pipe_grow(int fd);
 
 /* ---- reader hooks and the decoder (es_reader.c) ---- */

@@ -22,9 +22,10 @@
 
 #define OUT_BUFSIZE (256 * 1024)
 #define OUT_PIPE_BYTES (1 << 20)
-/* Linux's F_LINUX_SPECIFIC_BASE + 7; <fcntl.h> names it only under _GNU_SOURCE */
+/* Linux's F_LINUX_SPECIFIC_BASE + 7 and + 8; <fcntl.h> names them only under _GNU_SOURCE */
 #if defined(__linux__) && !defined(F_SETPIPE_SZ)
 #define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
 #endif
 /* Attempts at a free temporary name before giving up (EEXIST each time). */
 #define OUT_TMP_TRIES 1000
@@ -232,7 +233,9 @@ static void io_release_output(const es_out *o) {
 
 void es_pipe_grow(int fd) {
 #ifdef F_SETPIPE_SZ
-    (void)fcntl(fd, F_SETPIPE_SZ, OUT_PIPE_BYTES);
+    /* only ever grow: the other end may have made it larger still */
+    int cur = fcntl(fd, F_GETPIPE_SZ);
+    if (cur >= 0 && cur < OUT_PIPE_BYTES) (void)fcntl(fd, F_SETPIPE_SZ, OUT_PIPE_BYTES);
 #else
     (void)fd;
 #endif
