@@ -123,7 +123,7 @@ static float *records_scratch(es_table *t, size_t n) {
 
 /* Values of record r for every source; the nq quantiles of qf into qout. */
 static void records_values(const es_batch *b, int32_t event_id, size_t r, int need, float *dense, const float *qf,
-                           size_t nq, double *val, float *qout) {
+                           size_t nq, double *val, float *qout, const es_moments *have) {
     int32_t n = b->len_sample;
     float x = b->exposure[r], sp[NUM_SPECIAL_SIDX];
     unsigned found = es_batch_specials(b, r, sp);
@@ -139,7 +139,9 @@ static void records_values(const es_batch *b, int32_t event_id, size_t r, int ne
         ** there) */
         es_moments m;
         int mom = need & REC_NEED_MOMENTS, qs = need & REC_NEED_QUANTILES;
-        if (!es_record_sparse(b, r, n) || es_record_stats(b, r, n, mom ? &m : NULL, qs ? dense : NULL, qf, nq, qout)) {
+        if (have) /* moments only, computed with another record's (records_pair) */
+            m = *have;
+        else if (!es_record_sparse(b, r, n) || es_record_stats(b, r, n, mom ? &m : NULL, qs ? dense : NULL, qf, nq, qout)) {
             float *v = es_dense(b, r, n, dense);
             if (mom) es_moments_of(v, n, &m);
             if (qs) es_quantiles(v, n, qf, nq, qout);
@@ -321,10 +323,37 @@ static int records_row_cells(es_table *t, const rec_cells *c, int i, size_t kq, 
     return 0;
 }
 
+/* Moments of dense records two at a time (es_moments_of2): the moments
+** computed with an earlier record, kept for record r. */
+typedef struct rec_pair {
+    es_moments m[2];      /* [0]: the record asked for, [1]: the one after it */
+    size_t next;          /* the record m[1] belongs to, or (size_t)-1 */
+} rec_pair;
+
+/* The moments of record r (< r1) when they come from a pair: kept from the
+** last pair, or computed now with the next record the plan writes, both
+** on the dense path (es_record_sparse false); NULL otherwise (r alone). */
+static const es_moments *records_pair(const es_batch *b, const es_records_plan *p, size_t r, size_t r1, float *v,
+                                      float *w, rec_pair *pr) {
+    int32_t n = b->len_sample;
+    size_t r2 = r + 1;
+    if (pr->next == r) {
+        pr->next = (size_t)-1;
+        return &pr->m[1];
+    }
+    if (n <= 0 || es_record_sparse(b, r, n)) return NULL;
+    while (r2 < r1 && p->where_exposure && !(b->exposure[r2] > 0.0f)) r2++;
+    if (r2 >= r1 || es_record_sparse(b, r2, n)) return NULL;
+    es_moments_of2(es_dense(b, r, n, v), es_dense(b, r2, n, w), n, &pr->m[0], &pr->m[1]);
+    pr->next = r2;
+    return &pr->m[0];
+}
+
 int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t r0, size_t r1,
                     const es_records_plan *p, int reserve) {
     double val[ES_REC_NSRC];
     rec_cells cells;
+    rec_pair pair = {{{0}}, (size_t)-1};
     float *dense = NULL, *qf = NULL, *qout = NULL;
     int need = records_need(p), i, hasq[ES_RECORDS_MAX_LAYOUTS];
     size_t r, k, nq = p->q ? p->nq : 0, rows_per_rec = 0;
@@ -332,7 +361,7 @@ int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t
     size_t rowmax = (size_t)t->ncol * (ES_NUM_MAX_F64 + 2) + 2;
     if (need) {
         /* dense samples, then the float32 probabilities and their quantiles */
-        if (!(dense = records_scratch(t, n + 2 * nq + 1))) {
+        if (!(dense = records_scratch(t, 2 * n + 2 * nq + 1))) {
             if (!t->out->err) t->out->err = ENOMEM;
             return -1;
         }
@@ -352,9 +381,11 @@ int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t
     records_cells_plan(t, p, &cells);
     for (r = r0; r < r1; r++) {
         int cached;
+        const es_moments *have = NULL;
         if (p->where_exposure && !(b->exposure[r] > 0.0f)) continue;
         if (reserve && records_reserve(t->out, rows_per_rec, rowmax)) return -1;
-        records_values(b, event ? event[r] : b->event_id, r, need, dense, qf, nq, val, qout);
+        if (need == REC_NEED_MOMENTS) have = records_pair(b, p, r, r1, dense, dense + n + 2 * nq + 1, &pair);
+        records_values(b, event ? event[r] : b->event_id, r, need, dense, qf, nq, val, qout, have);
         cached = !es_records_cells_off && cells.ok && records_cells_fill(t, &cells, val) == 0;
         for (i = 0; i < p->nlay; i++) {
             if (!hasq[i]) {

@@ -522,6 +522,9 @@ typedef struct es_moments {
 } es_moments;
 /* Statistics over a dense vector v[0..n-1]. */
 void es_moments_of(const float *v, int32_t n, es_moments *m);
+/* es_moments_of of v into a and of w into b, bit for bit, in less time
+** than two calls (the two sums overlap). */
+void es_moments_of2(const float *v, const float *w, int32_t n, es_moments *a, es_moments *b);
 /* The same moments (if mo), and the quantiles q[0..nq-1] into qout (if
 ** work), of the samples 1..N of record r straight from its pairs, in time
 ** and memory of its pair count: bit-identical to es_dense + es_moments_of /

@@ -183,6 +183,33 @@ static void test_moments(void) {
     TAP_OK(m.sum == 0.0 && m.mean == 0.0 && m.sd == 0.0 && m.max == 0.0f && m.nonzero == 0, "n = 0: all 0");
     es_moments_of(big, 3, &m);
     TAP_OK(m.sd == 128.0 && m.mean == 1073741952.0, "two-pass sd is exact near 2^30 (%.6f)", m.sd);
+    {
+        /* es_moments_of2 is two es_moments_of, bit for bit: random vectors of
+        ** every length 0..120, with zeros, negatives and wide exponents, where
+        ** any change of the order of the adds shows in the last bits */
+        float v[120], w[120];
+        int32_t n, i, bad = 0, tried = 0;
+        uint32_t seed = 12345;
+        for (n = 0; n <= 120; n++)
+            for (int rep = 0; rep < 20; rep++) {
+                es_moments a1, b1, a2, b2;
+                for (i = 0; i < n; i++) {
+                    seed = seed * 1664525u + 1013904223u;
+                    v[i] = (seed >> 28) < 2 ? 0.0f : ldexpf((float)(seed >> 8), (int)(seed % 40) - 30);
+                    seed = seed * 1664525u + 1013904223u;
+                    w[i] = (seed >> 28) == 3 ? -(float)(seed >> 12) : ldexpf((float)(seed >> 9), (int)(seed % 24) - 8);
+                }
+                es_moments_of(v, n, &a1);
+                es_moments_of(w, n, &b1);
+                es_moments_of2(v, w, n, &a2, &b2);
+                tried++;
+                bad += memcmp(&a1.sum, &a2.sum, 8) || memcmp(&a1.mean, &a2.mean, 8) || memcmp(&a1.sd, &a2.sd, 8) ||
+                       a1.max != a2.max || a1.nonzero != a2.nonzero || memcmp(&b1.sum, &b2.sum, 8) ||
+                       memcmp(&b1.mean, &b2.mean, 8) || memcmp(&b1.sd, &b2.sd, 8) || b1.max != b2.max ||
+                       b1.nonzero != b2.nonzero;
+            }
+        TAP_OK(bad == 0, "moments of two vectors at once: bit-identical to one at a time (%d of %d differ)", bad, tried);
+    }
 }
 
 static void test_quantile(void) {
