@@ -219,6 +219,10 @@ typedef struct rec_cells {
     int slot_src[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS], slot_col[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS];
     short map[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS]; /* >= 0: a slot; else REC_MAP_* */
     signed char qcol[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS]; /* the q cell set of a q column, or -1 */
+    /* where each column's cell is (for a kept q cell: the first probability's,
+    ** qstep 1); NULL: formatted per row */
+    const rec_cell *cell[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
+    unsigned char qstep[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
     rec_cell slot[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS]; /* this record's values */
     rec_cell cst[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
     rec_cell q[REC_Q_COLS][REC_Q_CACHE];
@@ -287,6 +291,11 @@ static void records_cells_plan(const es_table *t, const es_records_plan *p, rec_
                 }
                 c->map[i][k] = (short)s;
             }
+            c->qstep[i][k] = 0;
+            if (c->map[i][k] >= 0) c->cell[i][k] = &c->slot[c->map[i][k]];
+            else if (c->map[i][k] == REC_MAP_CONST) c->cell[i][k] = &c->cst[i][k];
+            else if (c->map[i][k] == REC_MAP_Q && c->qcol[i][k] >= 0) c->cell[i][k] = c->q[c->qcol[i][k]], c->qstep[i][k] = 1;
+            else c->cell[i][k] = NULL;
         }
 }
 
@@ -305,16 +314,19 @@ static int records_row_cells(es_table *t, const rec_cells *c, int i, size_t kq, 
     int k;
     if (!p) return -1;
     for (k = 0; k < t->ncol; k++) {
-        const rec_cell *cell;
-        rec_cell tmp;
-        int m = c->map[i][k];
+        const rec_cell *cell = c->cell[i][k];
         if (k && !t->binary) *p++ = ',';
-        if (m >= 0) cell = &c->slot[m];
-        else if (m == REC_MAP_CONST) cell = &c->cst[i][k];
-        else if (m == REC_MAP_Q && c->qcol[i][k] >= 0) cell = &c->q[c->qcol[i][k]][kq];
-        else if (records_cell(t, k, m == REC_MAP_Q ? qv : qq, &tmp)) return 1; /* p not advanced */
-        else cell = &tmp;
-        memcpy(p, cell->v, cell->n);
+        if (!cell) { /* a quantile, or a probability whose cell is not kept */
+            rec_cell tmp;
+            if (records_cell(t, k, c->map[i][k] == REC_MAP_Q ? qv : qq, &tmp)) return 1; /* p not advanced */
+            memcpy(p, tmp.v, tmp.n);
+            p += tmp.n;
+            continue;
+        }
+        cell += c->qstep[i][k] * kq;
+        /* a fixed 16-byte copy is two moves; a cell and the row have room for it */
+        if (cell->n <= 16) memcpy(p, cell->v, 16);
+        else memcpy(p, cell->v, cell->n);
         p += cell->n;
     }
     if (!t->binary) *p++ = '\n';
