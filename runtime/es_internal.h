@@ -109,22 +109,42 @@ static inline int es_table_cell_f32(es_table *t, int k, float v) {
 /* Beyond 2^128 a double's "%.Nf" is longer than ES_NUM_MAX (es_table.c). */
 int es_table_cell_f64_wide(es_table *t, int k, double v);
 
-static inline int es_table_cell_f64(es_table *t, int k, double v) {
+/* Whether es_table_cell_f64 writes v in column k through the wide path. */
+static inline int es_table_cell_wide(const es_table *t, int k, double v) {
     const es_col *c = &t->cols[k];
-    unsigned char *p;
-    if (c->type != ES_COL_INT && !c->f64) return es_table_cell_f32(t, k, (float)v);
-    if (c->type == ES_COL_INT) return es_table_cell_i32(t, k, (int32_t)(int64_t)v);
-    if (!t->binary && c->prec >= 0 && !(v > -0x1p128 && v < 0x1p128) && v == v && v - v == 0)
-        return es_table_cell_f64_wide(t, k, v);
-    if (!(p = es_out_room(t->out, ES_NUM_MAX + 2))) return -1;
-    if (t->binary) {
-        memcpy(p, &v, 8);
-        p += 8;
-    } else {
-        if (k) *p++ = ',';
-        p = (unsigned char *)es_col_fmt_f64(c, (char *)p, v);
+    return c->type != ES_COL_INT && c->f64 && !t->binary && c->prec >= 0 && !(v > -0x1p128 && v < 0x1p128) &&
+           v == v && v - v == 0;
+}
+
+/* The bytes es_table_cell_f64 writes for v in column k, separator
+** excluded, into p (ES_NUM_MAX bytes); the end.  Not for a wide value
+** (es_table_cell_wide).  An int column takes (int32_t)(int64_t)v, a float32
+** column (float)v, a float64 one v. */
+static inline unsigned char *es_table_cell_bytes(const es_table *t, int k, double v, unsigned char *p) {
+    const es_col *c = &t->cols[k];
+    if (c->type == ES_COL_INT) {
+        int32_t i = (int32_t)(int64_t)v;
+        if (!t->binary) return (unsigned char *)es_col_fmt_i32(c, (char *)p, i);
+        memcpy(p, &i, 4);
+        return p + 4;
     }
-    es_out_advance(t->out, p);
+    if (!c->f64) {
+        float f = (float)v;
+        if (!t->binary) return (unsigned char *)es_col_fmt_f32(c, (char *)p, f);
+        memcpy(p, &f, 4);
+        return p + 4;
+    }
+    if (!t->binary) return (unsigned char *)es_col_fmt_f64(c, (char *)p, v);
+    memcpy(p, &v, 8);
+    return p + 8;
+}
+
+static inline int es_table_cell_f64(es_table *t, int k, double v) {
+    unsigned char *p;
+    if (es_table_cell_wide(t, k, v)) return es_table_cell_f64_wide(t, k, v);
+    if (!(p = es_out_room(t->out, ES_NUM_MAX + 2))) return -1;
+    if (k && !t->binary) *p++ = ',';
+    es_out_advance(t->out, es_table_cell_bytes(t, k, v, p));
     return 0;
 }
 

@@ -240,8 +240,6 @@ static int table_m_rows(lua_State *L) {
     return 1;
 }
 
-/* The source of a column in a pairs/records layout at the top of the
-** stack: a number (a constant, into *cst) or a name looked up by find. */
 /* Keep the string at the top alive in the user value of the table at ud. */
 static void table_anchor(lua_State *L, int ud) {
     if (lua_getiuservalue(L, ud, 1) != LUA_TTABLE) {
@@ -255,8 +253,9 @@ static void table_anchor(lua_State *L, int ud) {
     lua_pop(L, 1);
 }
 
-/* The source named by the value at the top (a number: csrc, the constant
-** into *cst), for the table userdata at ud. */
+/* The source of a column in a pairs/records layout at the top of the
+** stack: a number (csrc, the constant into *cst) or a name looked up by
+** find -- once per name and table (wt, the userdata at ud). */
 static int table_source(lua_State *L, writer_table *wt, int ud, const char *what, int (*find)(const char *), int csrc,
                         double *cst) {
     const char *name;

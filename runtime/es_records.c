@@ -164,8 +164,7 @@ static int records_row(es_table *t, const int *src, const double *cst, const dou
     for (k = 0; k < t->ncol && !rc; k++) {
         int s = src[k];
         double v = s == ES_REC_CONST ? cst[k] : s == ES_REC_Q ? qv : s == ES_REC_QUANTILE ? qq : val[s];
-        if (t->cols[k].type == ES_COL_INT) rc = es_table_cell_i32(t, k, (int32_t)(int64_t)v);
-        else rc = es_table_cell_f64(t, k, v);
+        rc = es_table_cell_f64(t, k, v); /* an int column takes (int32_t)(int64_t)v */
     }
     return rc ? rc : es_table_end_row(t);
 }
@@ -210,19 +209,16 @@ typedef struct rec_cell {
     unsigned char v[ES_NUM_MAX + 7];
 } rec_cell;
 
-enum { REC_MAP_CONST = -1, REC_MAP_Q = -2, REC_MAP_QUANTILE = -3 };
 #define REC_Q_CACHE 16 /* probabilities whose cells are kept, per q column */
 #define REC_Q_COLS 4   /* q columns with kept cells */
 
 typedef struct rec_cells {
     int nslot;
     int slot_src[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS], slot_col[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS];
-    short map[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS]; /* >= 0: a slot; else REC_MAP_* */
-    signed char qcol[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS]; /* the q cell set of a q column, or -1 */
     /* where each column's cell is (for a kept q cell: the first probability's,
-    ** qstep 1); NULL: formatted per row */
+    ** qstep 1); NULL: formatted per row, the probability (is_q) or the quantile */
     const rec_cell *cell[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
-    unsigned char qstep[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
+    unsigned char qstep[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS], is_q[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
     rec_cell slot[ES_RECORDS_MAX_LAYOUTS * ES_MAX_COLS]; /* this record's values */
     rec_cell cst[ES_RECORDS_MAX_LAYOUTS][ES_MAX_COLS];
     rec_cell q[REC_Q_COLS][REC_Q_CACHE];
@@ -233,24 +229,8 @@ int es_records_cells_off = 0;
 
 /* Cell of v in column k (as records_row writes it); 0, or -1 when too wide. */
 static int records_cell(const es_table *t, int k, double v, rec_cell *c) {
-    const es_col *col = &t->cols[k];
-    unsigned char *p = c->v;
-    if (col->type == ES_COL_INT) {
-        int32_t i = (int32_t)(int64_t)v;
-        if (t->binary) memcpy(p, &i, 4), p += 4;
-        else p = (unsigned char *)es_col_fmt_i32(col, (char *)p, i);
-    } else if (!col->f64) {
-        float f = (float)v;
-        if (t->binary) memcpy(p, &f, 4), p += 4;
-        else p = (unsigned char *)es_col_fmt_f32(col, (char *)p, f);
-    } else if (t->binary) {
-        memcpy(p, &v, 8);
-        p += 8;
-    } else {
-        if (col->prec >= 0 && !(v > -0x1p128 && v < 0x1p128) && v == v && v - v == 0) return -1;
-        p = (unsigned char *)es_col_fmt_f64(col, (char *)p, v);
-    }
-    c->n = (unsigned char)(p - c->v);
+    if (es_table_cell_wide(t, k, v)) return -1;
+    c->n = (unsigned char)(es_table_cell_bytes(t, k, v, c->v) - c->v);
     return 0;
 }
 
@@ -268,20 +248,19 @@ static void records_cells_plan(const es_table *t, const es_records_plan *p, rec_
     for (i = 0; i < p->nlay; i++)
         for (k = 0; k < p->ncol; k++) {
             int src = p->src[i][k];
-            c->qcol[i][k] = -1;
+            c->cell[i][k] = NULL;
+            c->qstep[i][k] = 0;
+            c->is_q[i][k] = src == ES_REC_Q;
             if (src == ES_REC_CONST) {
-                c->map[i][k] = REC_MAP_CONST;
                 if (records_cell(t, k, p->cst[i][k], &c->cst[i][k])) c->ok = 0;
+                c->cell[i][k] = &c->cst[i][k];
             } else if (src == ES_REC_Q) {
-                c->map[i][k] = REC_MAP_Q;
-                if (nq <= REC_Q_CACHE && nqcol < REC_Q_COLS) {
-                    for (kq = 0; kq < nq; kq++)
-                        if (records_cell(t, k, p->q[kq], &c->q[nqcol][kq])) c->ok = 0;
-                    c->qcol[i][k] = (signed char)nqcol++;
-                }
-            } else if (src == ES_REC_QUANTILE) {
-                c->map[i][k] = REC_MAP_QUANTILE;
-            } else {
+                if (nq > REC_Q_CACHE || nqcol == REC_Q_COLS) continue; /* formatted per row */
+                for (kq = 0; kq < nq; kq++)
+                    if (records_cell(t, k, p->q[kq], &c->q[nqcol][kq])) c->ok = 0;
+                c->cell[i][k] = c->q[nqcol++];
+                c->qstep[i][k] = 1;
+            } else if (src != ES_REC_QUANTILE) { /* a value of the record: one slot per value and format */
                 for (s = 0; s < c->nslot; s++)
                     if (c->slot_src[s] == src && records_same_format(&t->cols[c->slot_col[s]], &t->cols[k])) break;
                 if (s == c->nslot) {
@@ -289,13 +268,8 @@ static void records_cells_plan(const es_table *t, const es_records_plan *p, rec_
                     c->slot_col[s] = k;
                     c->nslot++;
                 }
-                c->map[i][k] = (short)s;
+                c->cell[i][k] = &c->slot[s];
             }
-            c->qstep[i][k] = 0;
-            if (c->map[i][k] >= 0) c->cell[i][k] = &c->slot[c->map[i][k]];
-            else if (c->map[i][k] == REC_MAP_CONST) c->cell[i][k] = &c->cst[i][k];
-            else if (c->map[i][k] == REC_MAP_Q && c->qcol[i][k] >= 0) c->cell[i][k] = c->q[c->qcol[i][k]], c->qstep[i][k] = 1;
-            else c->cell[i][k] = NULL;
         }
 }
 
@@ -318,7 +292,7 @@ static int records_row_cells(es_table *t, const rec_cells *c, int i, size_t kq, 
         if (k && !t->binary) *p++ = ',';
         if (!cell) { /* a quantile, or a probability whose cell is not kept */
             rec_cell tmp;
-            if (records_cell(t, k, c->map[i][k] == REC_MAP_Q ? qv : qq, &tmp)) return 1; /* p not advanced */
+            if (records_cell(t, k, c->is_q[i][k] ? qv : qq, &tmp)) return 1; /* p not advanced */
             memcpy(p, tmp.v, tmp.n);
             p += tmp.n;
             continue;
@@ -333,6 +307,15 @@ static int records_row_cells(es_table *t, const rec_cells *c, int i, size_t kq, 
     es_out_advance(t->out, p);
     t->rows++;
     return 0;
+}
+
+/* Layout i's row (kq: the probability's index, qv its value, qq the
+** quantile): from the kept cells c, or cell by cell when there are none or
+** one is too wide.  0 or -1. */
+static int records_emit(es_table *t, const rec_cells *c, const es_records_plan *p, const double *val, int i, size_t kq,
+                        double qv, double qq) {
+    int rc = c ? records_row_cells(t, c, i, kq, qv, qq) : 1;
+    return rc > 0 ? records_row(t, p->src[i], p->cst[i], val, qv, qq) : rc;
 }
 
 /* Moments of dense records two at a time (es_moments_of2): the moments
@@ -401,17 +384,11 @@ int es_records_rows(es_table *t, const es_batch *b, const int32_t *event, size_t
         cached = !es_records_cells_off && cells.ok && records_cells_fill(t, &cells, val) == 0;
         for (i = 0; i < p->nlay; i++) {
             if (!hasq[i]) {
-                int rc = cached ? records_row_cells(t, &cells, i, 0, 0, 0) : 1;
-                if (rc > 0) rc = records_row(t, p->src[i], p->cst[i], val, 0, 0);
-                if (rc) return -1;
+                if (records_emit(t, cached ? &cells : NULL, p, val, i, 0, 0, 0)) return -1;
                 continue;
             }
-            for (k = 0; k < nq; k++) {
-                double qq = qout ? qout[k] : 0;
-                int rc = cached ? records_row_cells(t, &cells, i, k, p->q[k], qq) : 1;
-                if (rc > 0) rc = records_row(t, p->src[i], p->cst[i], val, p->q[k], qq);
-                if (rc) return -1;
-            }
+            for (k = 0; k < nq; k++)
+                if (records_emit(t, cached ? &cells : NULL, p, val, i, k, p->q[k], qout ? qout[k] : 0)) return -1;
         }
     }
     return 0;
