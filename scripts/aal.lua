@@ -20,7 +20,6 @@ local opts, rest = cli.parse({...}, {
   about = "Average annual loss (ALT) and convergence (ALCT) tables from summary streams, identical to the Oasis reference.",
   positional = true,
   options = runs.add_options({
-    {"-K", "--subfolder", arg = "SUB", help = "read every *.bin stream of RUN_DIR/work/SUB/, sorted by name"},
     {"-a", "--aal", arg = "PATH", help = "average annual loss table, ALT (- for stdout)"},
     {"-c", "--alct", arg = "PATH", help = "average loss convergence table, ALCT"},
     {"-M", "--meanonly", help = "ALT with the mean only (SummaryId,SampleType,MeanLoss)"},

@@ -23,7 +23,6 @@ local opts, rest = cli.parse({...}, {
   about = "Exceedance probability tables (EPT, PSEPT) from summary streams, identical to the Oasis reference.",
   positional = true,
   options = runs.add_options({
-    {"-K", "--subfolder", arg = "SUB", help = "read every *.bin stream of RUN_DIR/work/SUB/, sorted by name"},
     {"-O", "--ept", arg = "PATH", help = "exceedance probability table, EPT (- for stdout)"},
     {"-o", "--psept", arg = "PATH", help = "per-sample exceedance probability table, PSEPT"},
     {"-F", "--agg_full_uncertainty", help = "AEP, full uncertainty (every sample is a year)"},

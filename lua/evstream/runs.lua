@@ -3,7 +3,7 @@
 -- of partitioned runs (README "Partitioned and distributed runs").
 --
 --   local options = {{"-a", "--aal", arg = "PATH", help = "ALT"}}
---   runs.add_options(options)                  -- --run-dir, -E, -H, --partial, --merge
+--   runs.add_options(options)                  -- -K, --run-dir, -E, -H, --partial, --merge
 --   local opts, rest = cli.parse({...}, {name = "aal", positional = true, options = options})
 --   local states = runs.states(opts, rest, opts.aal or opts.alct, "-a/-c")
 local cli = require "evstream.cli"
@@ -21,8 +21,12 @@ M.OPTIONS = {
   {nil, "--merge", arg = "STATE...", help = "write the tables of states made by --partial (reads no stream)"},
 }
 
--- Append M.OPTIONS to a cli.parse option list; returns the list.
+-- -K: the streams of a work folder (M.stream_paths), listed first.
+M.SUBFOLDER = {"-K", "--subfolder", arg = "SUB", help = "read every *.bin stream of RUN_DIR/work/SUB/, sorted by name"}
+
+-- M.SUBFOLDER before, M.OPTIONS after a cli.parse option list; returns the list.
 function M.add_options(options)
+  table.insert(options, 1, M.SUBFOLDER)
   for _, o in ipairs(M.OPTIONS) do options[#options + 1] = o end
   return options
 end
