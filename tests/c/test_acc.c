@@ -10,16 +10,8 @@
 
 #include "evstream.h"
 #include "tap.h"
+#include "test_files.h"
 
-static char tmpdir[256];
-
-static const char *tpath(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
 
 static int has(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
 
@@ -380,9 +372,9 @@ static void test_merge(void) {
                     }
                     if (e - 1 == nev / 3 || e - 1 == 2 * nev / 3) { /* save, load, go on */
                         es_acc *l;
-                        es_acc_save(chain, tpath("chain"), "", err, sizeof err);
+                        es_acc_save(chain, tf_path("chain"), "", err, sizeof err);
                         es_acc_free(chain);
-                        l = es_acc_load(tpath("chain"), NULL, err, sizeof err);
+                        l = es_acc_load(tf_path("chain"), NULL, err, sizeof err);
                         chain = l;
                     }
                     es_acc_add_event(chain, &b, G, err, sizeof err);
@@ -392,7 +384,7 @@ static void test_merge(void) {
             }
             /* save -> load round trip */
             {
-                const char *path = tpath("state");
+                const char *path = tf_path("state");
                 char *meta = NULL;
                 es_acc *l;
                 TAP_OK(es_acc_save(one, path, "set=1 occ=abc", err, sizeof err) == 0, "save (%s)", err);
@@ -496,7 +488,7 @@ static void reseal(unsigned char *b, long n) {
 static void test_bad_states(void) {
     char err[ES_ERR_MAX] = "", *meta;
     es_acc *a = mkacc(4, ES_ACC_SUM, 0, 0), *l;
-    const char *path = tpath("good"), *bad = tpath("bad");
+    const char *path = tf_path("good"), *bad = tf_path("bad");
     long n, cut, fails = 0, tries = 0;
     int32_t i;
     for (i = 0; i < 20; i++) es_acc_add(a, i % 3, i, i % 5, i * 1.5, err, sizeof err);
@@ -540,7 +532,7 @@ static void test_bad_states(void) {
         l = es_acc_load(bad, &meta, err, sizeof err);
         TAP_OK(!l && has(err, "trailing data"), "trailing bytes: %s", err);
     }
-    l = es_acc_load(tpath("nope"), &meta, err, sizeof err);
+    l = es_acc_load(tf_path("nope"), &meta, err, sizeof err);
     TAP_OK(!l && has(err, "No such file"), "missing state file");
     TAP_OK(es_acc_save(a, "/nonexistent-dir/x", "", err, sizeof err) == -1 && has(err, "/nonexistent-dir"),
            "save into a missing directory fails (%s)", err);
@@ -553,7 +545,7 @@ static void test_bad_states(void) {
 ** the checksum but break the layout (as a wrong writer would make them). */
 static void test_layout(void) {
     char err[ES_ERR_MAX] = "", *meta = NULL;
-    const char *path = tpath("layout"), *bad = tpath("layout_bad");
+    const char *path = tf_path("layout"), *bad = tf_path("layout_bad");
     int f64;
     for (f64 = 0; f64 < 2; f64++) {
         es_acc *a = mkacc(3, ES_ACC_SUM, f64, 0), *l;
@@ -661,7 +653,7 @@ static int same_file(const char *p, const char *q) {
 ** loaded state goes on growing; the budget is checked before loading. */
 static void test_bulk(void) {
     char err[ES_ERR_MAX] = "";
-    const char *p1 = tpath("bulk1"), *p2 = tpath("bulk2");
+    const char *p1 = tf_path("bulk1"), *p2 = tf_path("bulk2");
     es_acc *a = mkacc(100, ES_ACC_SUM, 1, 0), *l, *l2, *fresh;
     size_t i;
     int32_t N;
@@ -774,7 +766,7 @@ static void test_touch(void) {
                        touch, pos, bits);
             }
             if (touch && pos) {
-                const char *path = tpath("touch");
+                const char *path = tf_path("touch");
                 es_acc *l, *plain = mkacc(2, ES_ACC_SUM, 0, 1);
                 es_acc_add(a, 9, 9, 1, 0, err, sizeof err);
                 TAP_OK(es_acc_find(a, 9, 9) != (size_t)-1 && present(a, 9, 9, 1) == 0,
@@ -798,7 +790,7 @@ static void test_touch(void) {
 ** fully checked before anything changes; es_acc_peek. */
 static void test_merge_file(void) {
     char err[ES_ERR_MAX] = "", *meta = NULL;
-    const char *p1 = tpath("mf1"), *bad = tpath("mf_bad");
+    const char *p1 = tf_path("mf1"), *bad = tf_path("mf_bad");
     es_acc *src = mkacc(30, ES_ACC_MAX, 0, 0), *x = mkacc(30, ES_ACC_MAX, 0, 0), *y, *snap, *l, *other;
     es_acc_opts o;
     long n;
@@ -845,7 +837,7 @@ static void test_merge_file(void) {
         TAP_OK(es_acc_merge_file(other, p1, NULL, err, sizeof err) == -1 && has(err, p1) &&
                    has(err, "different options") && es_acc_nkeys(other) == 0,
                "merge_file: other options are an error naming the file (%s)", err);
-        TAP_OK(es_acc_peek(tpath("none"), &o, &meta, err, sizeof err) == -1 && has(err, "No such file") && !meta,
+        TAP_OK(es_acc_peek(tf_path("none"), &o, &meta, err, sizeof err) == -1 && has(err, "No such file") && !meta,
                "peek: missing file");
         es_acc_free(other);
         es_acc_free(keep);
@@ -863,11 +855,7 @@ static void test_merge_file(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_acc.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    if (tf_start("test_acc")) return 2;
     test_basic();
     test_many_occurrences();
     test_precision_and_options();
@@ -879,10 +867,6 @@ int main(void) {
     test_bulk();
     test_touch();
     test_merge_file();
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
-    }
+    if (tf_finish()) fprintf(stderr, "could not remove %s\n", tf_dir);
     return tap_done();
 }

@@ -11,6 +11,7 @@
 
 #include "evstream.h"
 #include "tap.h"
+#include "test_files.h"
 
 static char dir[64];
 static uint64_t rng = 88172645463325252u;
@@ -52,21 +53,6 @@ static void model_merge(const row *rows, const size_t *start, int nfiles, row *o
         if (best < 0) break;
         out[n++] = rows[head[best]++];
     }
-}
-
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long len;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)len + 1);
-    *n = fread(p, 1, (size_t)len, f);
-    p[*n] = 0;
-    fclose(f);
-    return p;
 }
 
 static int run_kat(const es_kat_opts *o, char **paths, int n, const char *out, char *err) {
@@ -135,7 +121,7 @@ static void one_case(int nfiles, int nrows, int bin, int sorted, int big_keys) {
         nwant = (size_t)snprintf(want, cap, "Period,PeriodWeight,EventId,SummaryId,Quantile,Loss\n");
         for (f = 0; f < nfiles; f++) {
             size_t n;
-            char *t = slurp(paths[f], &n), *b0 = t;
+            char *t = tf_slurp(paths[f], &n), *b0 = t;
             if (t[0] == 'P') b0 = strchr(t, '\n') + 1;
             n -= (size_t)(b0 - t);
             memcpy(want + nwant, b0, n);
@@ -154,7 +140,7 @@ static void one_case(int nfiles, int nrows, int bin, int sorted, int big_keys) {
     o.name = "QPLT";
     snprintf(outp, sizeof outp, "%s/out.csv", dir);
     rc = run_kat(&o, paths, nfiles, outp, err);
-    got = slurp(outp, &ngot);
+    got = tf_slurp(outp, &ngot);
     TAP_OK(rc == 0 && got && ngot == nwant && !memcmp(got, want, nwant), "%d %s files, %zu rows, %s%s: the model's table%s%s",
            nfiles, bin ? "bin" : "csv", nr, sorted ? "sorted" : "unsorted (file order)",
            big_keys ? ", 9-10 digit keys" : "", rc ? ": " : "", rc ? err : "");
@@ -166,7 +152,7 @@ static void one_case(int nfiles, int nrows, int bin, int sorted, int big_keys) {
         o.out_bin = 1;
         snprintf(outp, sizeof outp, "%s/out.bin", dir);
         rc = run_kat(&o, paths, nfiles, outp, err);
-        got = slurp(outp, &ngot);
+        got = tf_slurp(outp, &ngot);
         TAP_OK(rc == 0 && got && ngot == nr * sizeof rows[0].bin && !memcmp(got, wb, ngot),
                "%d bin files, sorted, bin out: the packed rows in merged order", nfiles);
         free(got);
@@ -234,7 +220,7 @@ static void long_line(void) {
     o.name = "QPLT";
     snprintf(outp, sizeof outp, "%s/l_out.csv", dir);
     rc = run_kat(&o, paths, 1, outp, err);
-    got = slurp(outp, &n);
+    got = tf_slurp(outp, &n);
     TAP_OK(rc == 0 && got && n == 52 + 15 + 300000 + 1 + 20, "a 300 KB line is copied whole (%s)", rc ? err : "ok");
     free(got);
     unlink(outp);

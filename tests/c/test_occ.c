@@ -10,27 +10,10 @@
 
 #include "evstream.h"
 #include "tap.h"
+#include "test_files.h"
 
-static char tmpdir[256];
 
-static const char *tpath(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void writefile(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
-}
-
-static void writetext(const char *path, const char *s) { writefile(path, s, strlen(s)); }
+static void writetext(const char *path, const char *s) { tf_write(path, s, strlen(s)); }
 
 /* A packer for little binary files. */
 typedef struct pk { unsigned char b[4096]; size_t n; } pk;
@@ -129,7 +112,7 @@ static void test_occurrence(void) {
     es_occurrence *o, *o2;
     const int32_t *per;
     const int64_t *dt;
-    const char *bin = tpath("occ.bin"), *csv = tpath("occ.csv");
+    const char *bin = tf_path("occ.bin"), *csv = tf_path("occ.csv");
     size_t k;
     pk_i32(&p, 1);
     pk_i32(&p, 10);
@@ -138,7 +121,7 @@ static void test_occurrence(void) {
     pk_i32(&p, 6); pk_i32(&p, 3); pk_i32(&p, (int32_t)enc(2002, 12, 31));
     pk_i32(&p, 5); pk_i32(&p, 9); pk_i32(&p, (int32_t)enc(2003, 2, 28));
     pk_i32(&p, 5); pk_i32(&p, 2); pk_i32(&p, (int32_t)enc(2004, 2, 29));
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     o = es_occ_load(bin, err, sizeof err);
     TAP_OK(o != NULL, "occurrence: loads (%s)", o ? "" : err);
     if (!o) return;
@@ -179,7 +162,7 @@ static void test_occurrence(void) {
     pk_i32(&p, 3);
     pk_i32(&p, 4);
     pk_i32(&p, 1); pk_i32(&p, 4); pk_i64(&p, enc(1999, 7, 1) * 1440 + 23 * 60 + 59);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     o = es_occ_load(bin, err, sizeof err);
     TAP_OK(o && es_occ_granular(o) && es_occ_event(o, 1, &per, &dt) == 1 && per[0] == 4, "occurrence: granular layout");
     if (o) {
@@ -222,30 +205,30 @@ static void *occ_load_void(const char *path, char *err, size_t n) {
 static void test_occurrence_bad(void) {
     char err[ES_ERR_MAX], want[600];
     pk p = {{0}, 0};
-    const char *bin = tpath("bad.bin"), *csv = tpath("bad.csv");
-    writefile(bin, "\1\0\0\0\12", 5);
+    const char *bin = tf_path("bad.bin"), *csv = tf_path("bad.csv");
+    tf_write(bin, "\1\0\0\0\12", 5);
     snprintf(want, sizeof want, "%s: byte 5: the file ends inside its 8-byte header", bin);
     OCC_BAD(occ_load_void(bin, err, sizeof err), want, "occurrence: short header");
     pk_i32(&p, 2);
     pk_i32(&p, 10);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(occ_load_void(bin, err, sizeof err), "granular dates without the date algorithm", "occurrence: date_opts 2");
     p.n = 0;
     pk_i32(&p, 9);
     pk_i32(&p, 10);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(occ_load_void(bin, err, sizeof err), "byte 0: unknown date_opts 9", "occurrence: unknown date_opts");
     p.n = 0;
     pk_i32(&p, 1);
     pk_i32(&p, 0);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(occ_load_void(bin, err, sizeof err), "byte 4: no_of_periods 0", "occurrence: no periods");
     p.n = 0;
     pk_i32(&p, 1);
     pk_i32(&p, 10);
     pk_i32(&p, 1); pk_i32(&p, 1); pk_i32(&p, 1);
     pk_i32(&p, 2); pk_i32(&p, 2);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(occ_load_void(bin, err, sizeof err), "byte 20: 8 trailing bytes, not a whole 12-byte record",
             "occurrence: a cut record");
     p.n = 0;
@@ -253,16 +236,16 @@ static void test_occurrence_bad(void) {
     pk_i32(&p, 10);
     pk_i32(&p, 1); pk_i32(&p, 1); pk_i32(&p, 1);
     pk_i32(&p, 7); pk_i32(&p, 11); pk_i32(&p, 1);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(occ_load_void(bin, err, sizeof err), "byte 24: event 7: period_no 11 is outside 1..10",
             "occurrence: period beyond P");
     p.n = 0;
     pk_i32(&p, 3);
     pk_i32(&p, 10);
     pk_i32(&p, 1); pk_i32(&p, 0); pk_i64(&p, 1);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(occ_load_void(bin, err, sizeof err), "byte 12: event 1: period_no 0", "occurrence: period 0 (granular)");
-    OCC_BAD(occ_load_void(tpath("missing.bin"), err, sizeof err), "No such file", "occurrence: missing file");
+    OCC_BAD(occ_load_void(tf_path("missing.bin"), err, sizeof err), "No such file", "occurrence: missing file");
     writetext(csv, "event_id,period_no,occ_year,occ_month,occ_day\n1,1,2000,1,1\n2,x,2000,1,1\n");
     snprintf(want, sizeof want, "%s:3: cannot parse '2,x,2000,1,1'", csv);
     OCC_BAD(occ_load_void(csv, err, sizeof err), want, "occurrence csv: a bad number names the line");
@@ -281,12 +264,12 @@ static void test_occurrence_bad(void) {
 static void test_periods(void) {
     char err[ES_ERR_MAX];
     pk p = {{0}, 0};
-    const char *bin = tpath("p.bin"), *csv = tpath("p.csv");
+    const char *bin = tf_path("p.bin"), *csv = tf_path("p.csv");
     double *w;
     pk_i32(&p, 2); pk_f64(&p, 0.75);
     pk_i32(&p, 1); pk_f64(&p, 0.1);
     pk_i32(&p, 3); pk_f64(&p, 1e-300);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     w = es_periods_load(bin, 3, err, sizeof err);
     TAP_OK(w && w[0] == 0 && w[1] == 0.1 && w[2] == 0.75 && w[3] == 1e-300, "periods: weights by period, exact doubles");
     free(w);
@@ -304,9 +287,9 @@ static void test_periods(void) {
     p.n = 0;
     pk_i32(&p, 1); pk_f64(&p, 0.5);
     pk_i32(&p, 1); pk_f64(&p, 0.5);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(es_periods_load(bin, 2, err, sizeof err), "byte 12: period_no 1 appears twice", "periods: a duplicate");
-    writefile(bin, p.b, 20);
+    tf_write(bin, p.b, 20);
     OCC_BAD(es_periods_load(bin, 2, err, sizeof err), "byte 12: 8 trailing bytes", "periods: a cut record");
     writetext(csv, "period_no,weighting\n1,abc\n");
     OCC_BAD(es_periods_load(csv, 1, err, sizeof err), ":2: cannot parse '1,abc'", "periods csv: a bad weight");
@@ -316,16 +299,16 @@ static void test_periods(void) {
 static void test_lists(void) {
     char err[ES_ERR_MAX];
     pk p = {{0}, 0};
-    const char *bin = tpath("l.bin"), *csv = tpath("l.csv");
+    const char *bin = tf_path("l.bin"), *csv = tf_path("l.csv");
     size_t n = 99;
     int32_t *rp;
     float *q;
     pk_i32(&p, 250); pk_i32(&p, 100); pk_i32(&p, 10);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     rp = es_returnperiods_load(bin, &n, err, sizeof err);
     TAP_OK(rp && n == 3 && rp[0] == 250 && rp[2] == 10, "returnperiods: file order");
     free(rp);
-    writefile(bin, "", 0);
+    tf_write(bin, "", 0);
     rp = es_returnperiods_load(bin, &n, err, sizeof err);
     TAP_OK(rp && n == 0, "returnperiods: an empty file is an empty list");
     free(rp);
@@ -335,19 +318,19 @@ static void test_lists(void) {
     free(rp);
     p.n = 0;
     pk_i32(&p, 100); pk_i32(&p, 100);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(es_returnperiods_load(bin, &n, err, sizeof err), "byte 4: return period 100 after 100",
             "returnperiods: a duplicate");
     p.n = 0;
     pk_i32(&p, 10); pk_i32(&p, 100);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(es_returnperiods_load(bin, &n, err, sizeof err), "strictly decreasing", "returnperiods: increasing");
     p.n = 0;
     pk_i32(&p, 10); pk_i32(&p, -1);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(es_returnperiods_load(bin, &n, err, sizeof err), "byte 4: return period -1 is not positive",
             "returnperiods: negative");
-    writefile(bin, p.b, 6);
+    tf_write(bin, p.b, 6);
     OCC_BAD(es_returnperiods_load(bin, &n, err, sizeof err), "not a multiple of 4 bytes (byte 4: 2 trailing",
             "returnperiods: a cut value");
     writetext(csv, "return_period\n10\n\n20\n");
@@ -356,7 +339,7 @@ static void test_lists(void) {
 
     p.n = 0;
     pk_f32(&p, 0.5f); pk_f32(&p, 0.1f); pk_f32(&p, 0.5f); pk_f32(&p, 1.0f); pk_f32(&p, 0.0f);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     q = es_quantiles_load(bin, &n, err, sizeof err);
     TAP_OK(q && n == 5 && q[0] == 0.5f && q[1] == 0.1f && q[2] == 0.5f && q[4] == 0.0f,
            "quantiles: file order, duplicates kept");
@@ -367,13 +350,13 @@ static void test_lists(void) {
     free(q);
     p.n = 0;
     pk_f32(&p, 0.5f); pk_f32(&p, 1.5f);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(es_quantiles_load(bin, &n, err, sizeof err), "byte 4: quantile 1.5 is not a probability", "quantiles: > 1");
     p.n = 0;
     pk_f32(&p, NAN);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     OCC_BAD(es_quantiles_load(bin, &n, err, sizeof err), "byte 0: quantile nan", "quantiles: NaN");
-    writefile(bin, "abcde", 5);
+    tf_write(bin, "abcde", 5);
     OCC_BAD(es_quantiles_load(bin, &n, err, sizeof err), "size is not a multiple of 4 bytes", "quantiles: a cut value");
     writetext(csv, "q\n0.5\n");
     OCC_BAD(es_quantiles_load(csv, &n, err, sizeof err), ":1: no column quantile", "quantiles csv: wrong header");
@@ -382,7 +365,7 @@ static void test_lists(void) {
 static void test_rates(void) {
     char err[ES_ERR_MAX];
     pk p = {{0}, 0};
-    const char *bin = tpath("r.bin"), *csv = tpath("r.csv"), *txt = tpath("r.txt");
+    const char *bin = tf_path("r.bin"), *csv = tf_path("r.csv"), *txt = tf_path("r.txt");
     es_rates r;
     writetext(csv, "EventIds,Event_rates\n7,2.5\n1,0.785606233373883\n7,3.5\r\n");
     TAP_OK(es_rates_load(csv, &r, err, sizeof err) == 0 && r.n == 2 && r.ids[0] == 1 && r.ids[1] == 7,
@@ -396,10 +379,10 @@ static void test_rates(void) {
     es_rates_free(&r);
     pk_i32(&p, 3); pk_f32(&p, 0.25f);
     pk_i32(&p, 2); pk_f32(&p, 0.125f);
-    writefile(bin, p.b, p.n);
+    tf_write(bin, p.b, p.n);
     TAP_OK(es_rates_load(bin, &r, err, sizeof err) == 0 && r.n == 2 && es_rates_find(&r, 2) == 0.125f, "rates bin");
     es_rates_free(&r);
-    writefile(bin, p.b, 12);
+    tf_write(bin, p.b, 12);
     TAP_OK(es_rates_load(bin, &r, err, sizeof err) == -1 && has(err, "byte 8: 4 trailing bytes"), "rates bin: cut (%s)",
            err);
     writetext(csv, "EventIds,Event_rates\n1,abc\n");
@@ -444,11 +427,7 @@ static void test_conformance(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_occ.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    if (tf_start("test_occ")) return 2;
     test_groups();
     test_dates();
     test_occurrence();
@@ -457,10 +436,6 @@ int main(void) {
     test_lists();
     test_rates();
     test_conformance();
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
-    }
+    if (tf_finish()) fprintf(stderr, "could not remove %s\n", tf_dir);
     return tap_done();
 }

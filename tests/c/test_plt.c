@@ -10,13 +10,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "es_internal.h"
 #include "tap.h"
+#include "test_files.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static char tmpdir[64];
 
 /* splitmix64: fixed seed, so a failure reproduces. */
 static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
@@ -25,29 +25,6 @@ static uint64_t rng(void) {
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
     return z ^ (z >> 31);
-}
-
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long len;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    b[*n] = 0;
-    fclose(f);
-    return b;
-}
-
-static const char *tpath(const char *name) {
-    static char buf[8][128];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
 }
 
 /* ---- the table layouts (lua/evstream/tables.lua) ---- */
@@ -235,7 +212,7 @@ static int run_kernel(const es_occurrence *occ, const double *w, const float *q,
     es_batch b;
     for (k = 0; k < 3; k++) {
         snprintf(name, sizeof name, "%s.%c", tag, "smq"[k]);
-        t[k] = es_table_new(es_out_open(tpath(name), err, sizeof err), cols[k], ncol[k], binary, 0);
+        t[k] = es_table_new(es_out_open(tf_path(name), err, sizeof err), cols[k], ncol[k], binary, 0);
     }
     es_plt_defaults(&o);
     o.occ = occ;
@@ -269,7 +246,7 @@ static int run_kernel(const es_occurrence *occ, const double *w, const float *q,
 
 static int same_files(const char *a, const char *b) {
     size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = tf_slurp(a, &na), *y = tf_slurp(b, &nb);
     int same = x && y && na == nb && memcmp(x, y, na) == 0;
     free(x);
     free(y);
@@ -278,14 +255,14 @@ static int same_files(const char *a, const char *b) {
 
 static size_t lines(const char *path) {
     size_t n, i, c = 0;
-    char *x = slurp(path, &n);
+    char *x = tf_slurp(path, &n);
     for (i = 0; x && i < n; i++) c += x[i] == '\n';
     free(x);
     return c;
 }
 
 int main(void) {
-    char err[ES_ERR_MAX], cmd[128];
+    char err[ES_ERR_MAX];
     FILE *f;
     es_occurrence *occ;
     double *w;
@@ -299,14 +276,10 @@ int main(void) {
     int ev, k, gran;
 
     layouts();
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_plt.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (tf_start("test_plt")) return 1;
     for (gran = 0; gran < 2; gran++) {
         /* events with 0..3 occurrences (some twice in one period), in no event order */
-        f = fopen(tpath("occ.csv"), "w");
+        f = fopen(tf_path("occ.csv"), "w");
         fprintf(f, gran ? "event_id,period_no,occ_year,occ_month,occ_day,occ_hour,occ_minute\n"
                         : "event_id,period_no,occ_year,occ_month,occ_day\n");
         for (k = 0; k < 3; k++)
@@ -319,18 +292,18 @@ int main(void) {
                     fprintf(f, "\n");
                 }
         fclose(f);
-        occ = es_occ_load(tpath("occ.csv"), err, sizeof err);
+        occ = es_occ_load(tf_path("occ.csv"), err, sizeof err);
         TAP_OK(occ != NULL, "occurrence fixture loads (granular %d)%s%s", gran, occ ? "" : ": ", occ ? "" : err);
         if (!occ) break;
-        f = fopen(tpath("per.csv"), "w");
+        f = fopen(tf_path("per.csv"), "w");
         fprintf(f, "period_no,weighting\n");
         for (k = 1; k <= es_occ_nperiods(occ); k++) fprintf(f, "%d,%.17g\n", k, 1.0 / (3.0 + k));
         fclose(f);
-        w = gran ? es_periods_load(tpath("per.csv"), es_occ_nperiods(occ), err, sizeof err) : NULL;
+        w = gran ? es_periods_load(tf_path("per.csv"), es_occ_nperiods(occ), err, sizeof err) : NULL;
 
         /* the naive transcription */
         {
-            FILE *fs = fopen(tpath("ref.s"), "w"), *fm = fopen(tpath("ref.m"), "w"), *fq = fopen(tpath("ref.q"), "w");
+            FILE *fs = fopen(tf_path("ref.s"), "w"), *fm = fopen(tf_path("ref.m"), "w"), *fq = fopen(tf_path("ref.q"), "w");
             es_batch b;
             es_batch_init(&b);
             rng_state = 42;
@@ -344,23 +317,23 @@ int main(void) {
             fclose(fq);
         }
         TAP_OK(run_kernel(occ, w, q, sizeof q / sizeof *q, 0, 0, "k0", rows0) == 0, "serial run succeeds");
-        TAP_OK(lines(tpath("ref.s")) > 500 && lines(tpath("ref.m")) > 100 && lines(tpath("ref.q")) > 500,
-               "the fixture gives rows in every table (%zu, %zu, %zu)", lines(tpath("ref.s")), lines(tpath("ref.m")),
-               lines(tpath("ref.q")));
-        TAP_OK(same_files(tpath("k0.s"), tpath("ref.s")), "SPLT: the reference's rows, byte for byte (granular %d)", gran);
-        TAP_OK(same_files(tpath("k0.m"), tpath("ref.m")), "MPLT: the reference's rows, byte for byte (granular %d)", gran);
-        TAP_OK(same_files(tpath("k0.q"), tpath("ref.q")), "QPLT: the reference's rows, byte for byte (granular %d)", gran);
-        TAP_OK(rows0[0] == lines(tpath("ref.s")) && rows0[1] == lines(tpath("ref.m")) && rows0[2] == lines(tpath("ref.q")),
+        TAP_OK(lines(tf_path("ref.s")) > 500 && lines(tf_path("ref.m")) > 100 && lines(tf_path("ref.q")) > 500,
+               "the fixture gives rows in every table (%zu, %zu, %zu)", lines(tf_path("ref.s")), lines(tf_path("ref.m")),
+               lines(tf_path("ref.q")));
+        TAP_OK(same_files(tf_path("k0.s"), tf_path("ref.s")), "SPLT: the reference's rows, byte for byte (granular %d)", gran);
+        TAP_OK(same_files(tf_path("k0.m"), tf_path("ref.m")), "MPLT: the reference's rows, byte for byte (granular %d)", gran);
+        TAP_OK(same_files(tf_path("k0.q"), tf_path("ref.q")), "QPLT: the reference's rows, byte for byte (granular %d)", gran);
+        TAP_OK(rows0[0] == lines(tf_path("ref.s")) && rows0[1] == lines(tf_path("ref.m")) && rows0[2] == lines(tf_path("ref.q")),
                "row counts");
         TAP_OK(run_kernel(occ, w, q, sizeof q / sizeof *q, 2, 0, "k2", rows2) == 0, "threaded run succeeds");
-        TAP_OK(same_files(tpath("k2.s"), tpath("k0.s")) && same_files(tpath("k2.m"), tpath("k0.m")) &&
-                   same_files(tpath("k2.q"), tpath("k0.q")),
+        TAP_OK(same_files(tf_path("k2.s"), tf_path("k0.s")) && same_files(tf_path("k2.m"), tf_path("k0.m")) &&
+                   same_files(tf_path("k2.q"), tf_path("k0.q")),
                "two worker threads write the serial bytes");
         TAP_OK(memcmp(rows0, rows2, sizeof rows0) == 0, "and count the same rows");
         TAP_OK(run_kernel(occ, w, q, sizeof q / sizeof *q, 3, 1, "kb", rowsb) == 0, "binary run succeeds");
         {
             size_t ns, nm, nq;
-            char *s = slurp(tpath("kb.s"), &ns), *m = slurp(tpath("kb.m"), &nm), *qq = slurp(tpath("kb.q"), &nq);
+            char *s = tf_slurp(tf_path("kb.s"), &ns), *m = tf_slurp(tf_path("kb.m"), &nm), *qq = tf_slurp(tf_path("kb.q"), &nq);
             TAP_OK(ns == rows0[0] * 48 && nm == rows0[1] * 68 && nq == rows0[2] * 44, "bin: 48, 68, 44 bytes a row");
             if (ns >= 48) {
                 int32_t per, id;
@@ -388,7 +361,6 @@ int main(void) {
         TAP_OK(es_plt_new(&o, (const es_table *const *)t, err, sizeof err) == NULL && strstr(err, "occurrence"),
                "no occurrence: refused (%s)", err);
     }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (tf_finish()) fprintf(stderr, "could not remove %s\n", tf_dir);
     return tap_done();
 }

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "es_rows.h"
 #include "tap.h"
+#include "test_files.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,30 +13,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static char tmpdir[64];
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long len;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    b[*n] = 0;
-    fclose(f);
-    return b;
-}
-
-/* A generated stream of the given kind into tmpdir/name. */
+/* A generated stream of the given kind into tf_dir/name. */
 static int gen_stream(const char *name, int source, int64_t events, int32_t records, int32_t samples, char *path) {
     char err[ES_ERR_MAX];
     es_gen_opts o;
     es_out *out;
     int rc;
-    snprintf(path, 128, "%s/%s", tmpdir, name);
+    snprintf(path, 128, "%s/%s", tf_dir, name);
     es_gen_defaults(&o);
     o.source = source;
     o.events = events;
@@ -48,7 +33,7 @@ static int gen_stream(const char *name, int source, int64_t events, int32_t reco
     return es_out_close(out, rc == 0) || rc ? -1 : 0;
 }
 
-/* A reader over one stream and a table at tmpdir/name: what each table
+/* A reader over one stream and a table at tf_dir/name: what each table
 ** writer below starts with; rows_finish closes both and returns the bytes. */
 typedef struct rows_run {
     es_reader *r;
@@ -59,7 +44,7 @@ typedef struct rows_run {
 static int rows_start(rows_run *x, const char *in, const char *name, const es_col *cols, int ncol, int binary) {
     char err[ES_ERR_MAX];
     const char *ins[1] = {in};
-    snprintf(x->path, sizeof x->path, "%s/%s", tmpdir, name);
+    snprintf(x->path, sizeof x->path, "%s/%s", tf_dir, name);
     x->r = es_reader_open(ins, 1, NULL, err, sizeof err);
     x->t = es_table_new(es_out_open(x->path, err, sizeof err), cols, ncol, binary, !binary);
     return x->r && x->t ? 0 : -1;
@@ -70,7 +55,7 @@ static char *rows_finish(rows_run *x, int ok, size_t *n) {
     ok = ok && es_table_stop_threads(x->t) == 0;
     ok = es_out_close(x->t->out, ok) == 0 && ok;
     es_table_free(x->t);
-    return ok ? slurp(x->path, n) : NULL;
+    return ok ? tf_slurp(x->path, n) : NULL;
 }
 
 /* The table of stream `in` written with `threads` workers: per event, the
@@ -155,7 +140,7 @@ static void test_memory_sets(void) {
     const char *ins[1], *outs[1];
     int i, ok = 1, events = 0;
     TAP_OK(gen_stream("gul.bin", GUL_STREAM_ID, 300, 40, 16, in) == 0, "generated a gul stream");
-    snprintf(out1, sizeof out1, "%s/set1.bin", tmpdir);
+    snprintf(out1, sizeof out1, "%s/set1.bin", tf_dir);
     map[0] = 0;
     for (i = 1; i <= 40; i++) map[i] = i % 3 == 0 ? 7 : (i % 5) + 1; /* ids 1..5 and 7 */
     memset(sets, 0, sizeof sets);
@@ -301,16 +286,10 @@ static void test_kept_cells(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/evstream_test_rows.XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tf_start("test_rows")) return 1;
     test_threads();
     test_memory_sets();
     test_kept_cells();
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        if (system(cmd)) { /* nothing to clean up is fine */
-        }
-    }
+    tf_finish(); /* nothing to clean up is fine */
     return tap_done();
 }

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "es_internal.h"
 #include "tap.h"
+#include "test_files.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static char tmpdir[64];
 
 /* splitmix64: fixed seed, so a failure reproduces. */
 static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
@@ -23,24 +23,9 @@ static uint64_t rng(void) {
 }
 
 /* The whole file at path into a malloc'ed NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long len;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    b[*n] = 0;
-    fclose(f);
-    return b;
-}
-
 static es_table *open_table(const char *name, es_col *cols, int ncol, int binary, char *path) {
     char err[ES_ERR_MAX];
-    snprintf(path, 128, "%s/%s", tmpdir, name);
+    snprintf(path, 128, "%s/%s", tf_dir, name);
     return es_table_new(es_out_open(path, err, sizeof err), cols, ncol, binary, 0);
 }
 
@@ -84,7 +69,7 @@ static void test_f64_columns(void) {
             bad++;
     }
     TAP_OK(close_table(t) == 0 && bad == 0, "float64 columns: %d rows written", ROWS);
-    got = slurp(path, &n);
+    got = tf_slurp(path, &n);
     for (i = 0; i < ROWS && got; i++) {
         int k = snprintf(want_row, sizeof want_row, "%.*f,%.17g,%.2f\n", precs[i], vals[i], vals[i],
                          (double)(float)vals[i]);
@@ -107,7 +92,7 @@ static void test_f64_columns(void) {
     es_table_put_f64(t, 2, 1234567891.12);
     es_table_end_row(t);
     close_table(t);
-    got = slurp(path, &n);
+    got = tf_slurp(path, &n);
     TAP_OK(got && !strcmp(got, "1234567891.120000,0.10000000000000001,1234567936.00\n"),
            "1234567891.12 and 0.1 in float64 columns, and in a float32 one");
     free(got);
@@ -123,7 +108,7 @@ static void test_f64_binary(void) {
     es_table_put_f64(t, 2, 0.1);
     es_table_end_row(t);
     close_table(t);
-    got = slurp(path, &n);
+    got = tf_slurp(path, &n);
     {
         int32_t i;
         double d;
@@ -154,7 +139,7 @@ static void test_int_columns(void) {
            "an integral float64 into int columns");
     TAP_OK(es_table_put_f64(t, 0, 2.5) == -1 && t->out->err == EDOM, "2.5 into a %%d column: -1, EDOM");
     TAP_OK(close_table(t) == EDOM, "the table then cannot be committed");
-    got = slurp(path, &n);
+    got = tf_slurp(path, &n);
     TAP_OK(!got, "and nothing is left behind");
     free(got);
     t = open_table("int2.csv", cols, 2, 0, path);
@@ -253,7 +238,7 @@ static void test_records(void) {
     TAP_OK(es_records_check(t, &p, err, sizeof err) == 0, "records: a MELT-like plan checks");
     TAP_OK(es_table_records(t, &b, &p) == 0, "records: rows written");
     close_table(t);
-    got = slurp(path, &n);
+    got = tf_slurp(path, &n);
     {
         char want[512];
         snprintf(want, sizeof want, "5,1,1,3.000000,10\n5,1,2,5.000000,%.17g\n5,3,1,0.000000,0\n5,3,2,4.000000,%.17g\n",
@@ -277,7 +262,7 @@ static void test_records(void) {
     t = open_table("recq.csv", cols, 5, 0, path);
     TAP_OK(es_records_check(t, &p, err, sizeof err) == 0 && es_table_records(t, &b, &p) == 0, "records: quantile rows");
     close_table(t);
-    got = slurp(path, &n);
+    got = tf_slurp(path, &n);
     TAP_OK(got && !strcmp(got, "5,1,2,0.500000,5.00\n5,1,2,1.000000,6.00\n5,2,1,0.500000,0.50\n5,2,1,1.000000,1.00\n"
                                "5,3,1,0.500000,4.00\n5,3,1,1.000000,8.00\n"),
            "records: a row per probability, the R-7 quantile");
@@ -323,17 +308,12 @@ static void test_records(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/evstream_test_table.XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tf_start("test_table")) return 1;
     test_f64_columns();
     test_f64_binary();
     test_int_columns();
     test_specials();
     test_records();
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd)) return 1;
-    }
+    if (tf_finish()) return 1;
     return tap_done();
 }
