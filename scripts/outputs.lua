@@ -82,27 +82,9 @@ local summarizer
 
 -- The summarizer of the requested sets, each a memory set (as summary.lua).
 local function new_summarizer(info)
-  local gul = opts.type == "gul"
-  local dir = opts.static_path
-  local xref_path = check(inputs.find(dir, gul and "gulsummaryxref" or "fmsummaryxref", {"bin", "csv"}))
-  local xref = check(inputs.xref(xref_path))
   local list = {}
-  for _, s in ipairs(sets) do
-    if not xref[s.id] then die("summary set %d is not in %s", s.id, xref_path) end
-    list[#list + 1] = {id = s.id, map = xref[s.id], memory = true}
-  end
-  local risks, nrisk
-  if opts.type ~= "ri" then
-    local map_path = dir .. "/" .. (gul and "gul_summary_map.csv" or "fm_summary_map.csv")
-    if inputs.exists(map_path) then
-      risks, nrisk = check(inputs.summary_map(map_path, gul and "item_id" or "output_id"))
-      if nrisk == 0 then risks = nil end
-    end
-  end
-  return check(evstream.summarizer{
-    len_sample = info.len_sample, zeros = opts.zeros, sets = list, risks = risks, nrisk = nrisk,
-    id_name = gul and "item_id" or "output_id", xref_name = xref_path,
-  })
+  for _, s in ipairs(sets) do list[#list + 1] = {id = s.id, memory = true} end
+  return check(inputs.summarizer(opts.type, opts.static_path, list, info.len_sample, opts.zeros))
 end
 
 function begin(info)

@@ -64,34 +64,7 @@ function begin(info)
   if info.source ~= evstream.GUL_STREAM_ID and info.source ~= evstream.LOSS_STREAM_ID then
     die("the input is a %s stream; summary reads loss streams (source 1 or 2)", info.source_name)
   end
-  local gul = opts.type == "gul"
-  local dir = opts.static_path
-  local xref_path = check(inputs.find(dir, gul and "gulsummaryxref" or "fmsummaryxref", {"bin", "csv"}))
-  local xref = check(inputs.xref(xref_path))
-  local available = {}
-  for set in pairs(xref) do available[#available + 1] = set end
-  table.sort(available)
-  local sets = {}
-  for _, w in ipairs(wanted) do
-    if not xref[w.id] then
-      die("summary set %d is not in %s (it has set%s %s)", w.id, xref_path, #available == 1 and "" or "s",
-        #available > 0 and table.concat(available, ", ") or "none")
-    end
-    sets[#sets + 1] = {id = w.id, map = xref[w.id], path = w.path, idx_path = w.idx_path}
-  end
-  -- Affected risks (sidx -4): gul and il only, when the summary map exists.
-  local risks, nrisk
-  if opts.type ~= "ri" then
-    local map_path = dir .. "/" .. (gul and "gul_summary_map.csv" or "fm_summary_map.csv")
-    if inputs.exists(map_path) then
-      risks, nrisk = check(inputs.summary_map(map_path, gul and "item_id" or "output_id"))
-      if nrisk == 0 then risks = nil end   -- an empty map counts nothing, as in the reference
-    end
-  end
-  summarizer = check(evstream.summarizer{
-    len_sample = info.len_sample, zeros = opts.zeros, sets = sets, risks = risks, nrisk = nrisk,
-    id_name = gul and "item_id" or "output_id", xref_name = xref_path,
-  })
+  summarizer = check(inputs.summarizer(opts.type, opts.static_path, wanted, info.len_sample, opts.zeros))
 end
 
 function event(ev)

@@ -214,4 +214,44 @@ function M.summary_map(path, id_column)
   return evstream.summary_map(path, id_column)
 end
 
+-- The summarizer (evstream.summarizer) of a loss stream of run type kind
+-- ("gul", "il" or "ri") with N = len_sample, for the summary sets of `sets`
+-- (each {id =, and path = / idx_path = or memory = true}): the xref of
+-- folder dir (gulsummaryxref or fmsummaryxref, .bin before .csv) gives each
+-- set's map, and the summary map (gul_summary_map.csv / fm_summary_map.csv),
+-- when gul or il and it exists, the affected risks.  nil, msg on a bad file
+-- or a set the xref does not have.
+function M.summarizer(kind, dir, sets, len_sample, zeros)
+  local gul = kind == "gul"
+  local xref_path, err = M.find(dir, gul and "gulsummaryxref" or "fmsummaryxref", {"bin", "csv"})
+  if not xref_path then return nil, err end
+  local xref
+  xref, err = M.xref(xref_path)
+  if not xref then return nil, err end
+  local list = {}
+  for _, s in ipairs(sets) do
+    if not xref[s.id] then
+      local available = {}
+      for set in pairs(xref) do available[#available + 1] = set end
+      table.sort(available)
+      return nil, ("summary set %d is not in %s (it has set%s %s)"):format(s.id, xref_path,
+        #available == 1 and "" or "s", #available > 0 and table.concat(available, ", ") or "none")
+    end
+    list[#list + 1] = {id = s.id, map = xref[s.id], path = s.path, idx_path = s.idx_path, memory = s.memory}
+  end
+  local risks, nrisk
+  if kind ~= "ri" then
+    local map_path = dir .. "/" .. (gul and "gul_summary_map.csv" or "fm_summary_map.csv")
+    if M.exists(map_path) then
+      risks, nrisk = M.summary_map(map_path, gul and "item_id" or "output_id")
+      if not risks then return nil, nrisk end
+      if nrisk == 0 then risks = nil end   -- an empty map counts nothing, as in the reference
+    end
+  end
+  return evstream.summarizer{
+    len_sample = len_sample, zeros = zeros, sets = list, risks = risks, nrisk = nrisk,
+    id_name = gul and "item_id" or "output_id", xref_name = xref_path,
+  }
+end
+
 return M
