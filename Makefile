@@ -59,7 +59,7 @@ CORE_SRC = runtime/es_format.c runtime/es_batch.c runtime/es_reader.c runtime/es
            runtime/es_numfmt.c runtime/es_table.c runtime/es_records.c runtime/es_stats.c runtime/es_gen.c \
            runtime/es_csv.c runtime/es_summary.c runtime/es_pairs.c \
            runtime/es_occ.c runtime/es_acc.c runtime/es_vec.c runtime/es_plt.c runtime/es_aal.c \
-           runtime/es_lec.c runtime/es_kat.c runtime/es_xref.c
+           runtime/es_lec.c runtime/es_kat.c runtime/es_xref.c runtime/es_join.c
 BRIDGE_SRC = runtime/es_lua.c runtime/es_lua_reader.c runtime/es_lua_host.c runtime/es_lua_writer.c \
              runtime/es_lua_kernels.c runtime/es_lua_cross.c runtime/es_lua_plt.c \
              runtime/es_lua_aal.c runtime/es_lua_lec.c runtime/es_lua_kat.c

@@ -432,6 +432,16 @@ static int host_pmain(lua_State *L) {
     lua_createtable(L, c->nargs, 1);
     lua_pushstring(L, c->script);
     lua_rawseti(L, -2, 0);
+    {   /* arg[-1]: the evstream executable, as lua.c gives its interpreter,
+        ** so a script can run evstream again (the oasis stage's partitions) */
+        char exe[4096];
+        ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (k > 0) {
+            exe[k] = 0;
+            lua_pushstring(L, exe);
+            lua_rawseti(L, -2, -1);
+        }
+    }
     for (i = 0; i < c->nargs; i++) {
         lua_pushstring(L, c->args[i]);
         lua_rawseti(L, -2, i + 1);

@@ -1,4 +1,5 @@
-/* es_lua_kat.c -- Lua bindings: table concatenation (es_kat.c).
+/* es_lua_kat.c -- Lua bindings: table concatenation (es_kat.c) and the
+** summary-info join (es_join.c).
 **
 **   evstream.kat{inputs = {path...}, columns = {{name, fmt}...}, key = {"EventId"[, "Period"]},
 **                sorted = true, input = "csv"|"bin", format = "csv"|"bin", path = OUT, name = "QPLT"}
@@ -137,6 +138,36 @@ static int l_kat(lua_State *L) {
     return es_lua_close_result(L, rc || e ? err : NULL);
 }
 
-static const luaL_Reg kat_funcs[] = {{"kat", l_kat}, {NULL, NULL}};
+/* evstream.join_summary_info{info = PATH, data = PATH, path = OUT}: the
+** summary-info columns appended to a CSV table (join-summary-info); the
+** output is committed only when the whole table was read.  true, or nil and
+** one line naming the file. */
+static int l_join_summary_info(lua_State *L) {
+    const char *info, *data, *path;
+    char err[ES_ERR_MAX], name[ES_ERR_MAX];
+    es_out *out;
+    int rc, e;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_getfield(L, 1, "info");
+    info = luaL_checkstring(L, -1);
+    lua_getfield(L, 1, "data");
+    data = luaL_checkstring(L, -1);
+    lua_getfield(L, 1, "path");
+    path = luaL_checkstring(L, -1);
+    out = es_out_open(path, err, sizeof err);
+    if (!out) {
+        luaL_pushfail(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    snprintf(name, sizeof name, "%s", es_out_name(out));
+    rc = es_join_summary_info(info, data, out, err, sizeof err);
+    e = es_out_close(out, rc == 0);
+    if (rc == 0 && e) es_lua_write_error(err, sizeof err, name, e);
+    return es_lua_close_result(L, rc || e ? err : NULL);
+}
+
+static const luaL_Reg kat_funcs[] = {{"kat", l_kat}, {"join_summary_info", l_join_summary_info}, {NULL, NULL}};
 
 void es_lua_open_kat(lua_State *L) { luaL_setfuncs(L, kat_funcs, 0); }

@@ -691,8 +691,21 @@ static const luaL_Reg csv_meth[] = {{"feed", csv_m_feed},   {"feed_string", csv_
                                     {"info", csv_m_info},   {"close", csv_m_close},
                                     {"abort", csv_m_abort}, {NULL, NULL}};
 static const luaL_Reg csv_meta[] = {{"__gc", csv_gc}, {"__close", csv_tbc}, {"__tostring", csv_tostring}, {NULL, NULL}};
-static const luaL_Reg writer_funcs[] = {
-    {"table", l_table}, {"stream", l_stream}, {"csv_stream", l_csv_stream}, {NULL, NULL}};
+/* evstream.commit_outputs(): renames into place now every output the script
+** has closed so far, instead of when the run succeeds (under `evstream run`
+** commits wait for the end of the run).  For a script that must keep what it
+** finished and still exit non-zero (oasis --keep-going).  true, or nil and
+** "PATH: reason" (the rest are then discarded). */
+static int l_commit_outputs(lua_State *L) {
+    char err[ES_ERR_MAX];
+    return es_lua_close_result(L, es_out_commit_deferred(err, sizeof err) ? err : NULL);
+}
+
+static const luaL_Reg writer_funcs[] = {{"table", l_table},
+                                        {"stream", l_stream},
+                                        {"csv_stream", l_csv_stream},
+                                        {"commit_outputs", l_commit_outputs},
+                                        {NULL, NULL}};
 
 void es_lua_open_writer(lua_State *L) {
     /* stack: state, module */

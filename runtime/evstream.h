@@ -1007,6 +1007,12 @@ typedef struct es_lec_opts {
 int es_lec_block(es_acc *acc, int calc, int eptype, const es_lec_opts *o, es_table *ept, es_table *psept, char *err,
                  size_t errlen);
 
+/* ---- summary info joined to a table (es_join.c) ----
+** join-summary-info: the columns of the summary-info CSV info_path appended
+** to every row of the ORD CSV table data_path by its SummaryId, written to
+** out (the caller commits or discards it).  0, or -1 with "NAME: ..." in err. */
+int es_join_summary_info(const char *info_path, const char *data_path, es_out *out, char *err, size_t errlen);
+
 /* ---- table concatenation (es_kat.c) ----
 ** katpy (docs/tables.md, "kat"): per-partition ELT / PLT tables into one.  Sorted:
 ** a streaming k-way merge on (EventId[, Period]), ties to the lower input
