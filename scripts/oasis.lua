@@ -266,7 +266,7 @@ local function partition_jobs(ks)
       table.insert(args, 3, absolute(path))
       table.insert(args, 4, "--run-dir")
       table.insert(args, 5, ".")
-      jobs[#jobs + 1] = {cmd = evstream_cmd(args), what = ("%s (%s)"):format(job.stream, path),
+      jobs[#jobs + 1] = {cmd = evstream_cmd(args), what = job.stream,
                          bytes = mode == "file" and lfs.attributes(path, "size") or 0}
     end
   end
@@ -363,7 +363,7 @@ local function run_final()
   check_parts()
   -- what this stage writes is gone first: a failed run leaves none of it
   for _, o in ipairs(plan.outputs) do os.remove(in_run(o.file)) end
-  for _, f in ipairs(plan.dropped or {}) do os.remove(in_run(f)) end
+  for _, d in ipairs(plan.dropped) do os.remove(in_run(d.file)) end
   clear_dir(STAGE)
   clear_dir(UNJOINED)
   mkdirs(STAGE)
@@ -406,7 +406,7 @@ else
   run_final()
   if not opts.keep_work then remove_parts(all) clear_dir(WORK) end
 end
-if #plan.problems > 0 then
+if #plan.problems > 0 and not part_k then
   -- --keep-going: what was written stays, and the exit status says what was not
   local ok, cerr = evstream.commit_outputs()
   if not ok then die("%s", cerr) end

@@ -19,6 +19,7 @@
 --   outputs: every output file, in genbash's order (kats, then aalpy/lecpy),
 --     {file, table, rt, set, genbash, run = {kind, ...}, join = bool}
 --   problems: settings the reference cannot honour, each one line
+--   dropped: the outputs those settings would have made (never written)
 local M = {}
 
 local has_cjson, cjson = pcall(require, "cjson")
@@ -194,7 +195,7 @@ end
 -- ("mean": aal -M, the default; "full": the reference's full ALT).
 function M.plan(s, o)
   local N = o.processes
-  local plan = {instances = instances(s, o), partitions = {}, outputs = {}, problems = {}, processes = N}
+  local plan = {instances = instances(s, o), partitions = {}, outputs = {}, problems = {}, dropped = {}, processes = N}
   if #plan.instances == 0 then return fail("no valid output settings: no run type with *_output and *_summaries") end
   local join = o.join or truthy(s.join_summary_info)
   local work = o.work or "work/evstream-oasis"
@@ -299,10 +300,7 @@ function M.plan(s, o)
         end
         g = ("%s%s -a output/%s_palt.%s"):format(g, ext == "parquet" and " -E parquet" or "", st, ext)
         local alt = add_output(inst, set, st .. "_palt", "ALT", g, run)
-        if run.alct then
-          local c = add_output(inst, set, st .. "_alct", "ALCT", g, {kind = "with", of = alt})
-          alt.companion = c
-        end
+        if run.alct then add_output(inst, set, st .. "_alct", "ALCT", g, {kind = "with", of = alt}) end
       end
       if truthy(ord.alt_meanonly) then
         -- genbash's file name for Parquet is .cparquetsv (a typo in bash.py); we write .parquet
@@ -337,16 +335,17 @@ function M.plan(s, o)
         if ept and ept_left then
           run.ept = ("output/%s_ept.%s"):format(st, ext)
           first = add_output(inst, set, st .. "_ept", "EPT", g, run)
-        elseif ept then
-          plan.dropped = plan.dropped or {}
-          plan.dropped[#plan.dropped + 1] = ("output/%s_ept.%s"):format(st, ext)
+        elseif ept then            -- listed by describe, never written
+          local file = ("output/%s_ept.%s"):format(st, ext)
+          plan.dropped[#plan.dropped + 1] = {file = file, rt = inst.rt, ip = inst.ip, set = set.id, genbash = g,
+            join_genbash = join and ("join-summary-info -s output/%s_S%d_summary-info.%s -d %s -o %s"):format(
+              inst.rt, set.id, ext, file, file)}
         end
         if psept then
           run.psept = ("output/%s_psept.%s"):format(st, ext)
           if first then add_output(inst, set, st .. "_psept", "PSEPT", g, {kind = "with", of = first})
           else first = add_output(inst, set, st .. "_psept", "PSEPT", g, run) end
         end
-        if first then first.companion = nil end
       end
     end
   end
@@ -367,7 +366,11 @@ function M.describe(plan)
     add("# process %d of %d", k, plan.processes)
     for _, g in ipairs(part.genbash) do add("P%d\t%s", k, g) end
   end
-  for _, f in ipairs(plan.dropped or {}) do add("# not written: %s", f) end
+  for _, d in ipairs(plan.dropped) do
+    local where = d.rt .. (d.ip ~= "" and "_" .. d.ip:sub(1, -2) or "")
+    add("%s\tnot written (refused)\t%s\tS%d\t%s", d.file, where, d.set, d.genbash)
+    if d.join_genbash then add("%s\t+summary info\t\t\t%s", d.file, d.join_genbash) end
+  end
   for _, p in ipairs(plan.problems) do add("# refused: %s", p) end
   return table.concat(lines, "\n") .. "\n"
 end
