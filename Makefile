@@ -48,8 +48,9 @@ LDLIBS = -lm -pthread
 
 # Debian packages (the names apt-get takes); `deps` installs the missing.
 # The build needs Lua 5.4 and its headers; the bundled scripts need
-# LuaFileSystem at run time (evstream.inputs); the tests need busted.
-DEPS_BUILD = lua5.4 liblua5.4-dev lua-filesystem
+# LuaFileSystem at run time (evstream.inputs) and lua-cjson (the oasis stage
+# reads analysis_settings.json); the tests need busted.
+DEPS_BUILD = lua5.4 liblua5.4-dev lua-filesystem lua-cjson
 DEPS_TEST = lua-busted
 DEPS_FUZZ = clang-14 libclang-rt-14-dev
 # `evstream run plot` draws through gnuplot: installed only on request (deps-plot).
@@ -86,6 +87,7 @@ define install_missing
 	  lua5.4) command -v lua5.4 >/dev/null 2>&1;; \
 	  liblua5.4-dev) $(PKG_CONFIG) --exists lua5.4 2>/dev/null || [ -f /usr/include/lua5.4/lua.h ];; \
 	  lua-filesystem) lua5.4 -e 'require "lfs"' >/dev/null 2>&1;; \
+	  lua-cjson) lua5.4 -e 'require "cjson"' >/dev/null 2>&1;; \
 	  lua-busted) command -v busted >/dev/null 2>&1;; \
 	  gnuplot-nox) command -v gnuplot >/dev/null 2>&1;; \
 	  *) command -v "$$1" >/dev/null 2>&1;; \

@@ -1,5 +1,4 @@
--- oasis.lua: the Oasis output stage from analysis_settings.json -- the output
--- half of the script OasisLMF's genbash writes, in one command.
+-- oasis.lua: the whole Oasis output stage from analysis_settings.json (genbash's output half in one command)
 --
 --   evstream run oasis --run-dir RUN                    # every process, then the final step
 --   evstream run oasis --run-dir RUN --plan             # what it would write, and the genbash equivalent
@@ -225,8 +224,8 @@ local function run_jobs(jobs, width, label)
     progress("oasis: %s %d/%d%s", label, done, #jobs,
       bytes > 0 and (", %.1f MB, %.1f MB/s"):format(bytes / 1e6, bytes / 1e6 / secs) or "")
     if not ok and not first_err then
-      local line = out:gsub("\n+$", ""):match("([^\n]*)$") or ""
-      line = line:gsub("^evstream: ", "")
+      -- the child's own one-line error (a traceback, if any, follows it)
+      local line = out:match("evstream: ([^\n]*)") or out:gsub("\n+$", ""):match("([^\n]*)$") or ""
       first_err = ("%s: %s"):format(j.what, line ~= "" and line or ("exit status " .. tostring(code)))
     end
   end

@@ -109,6 +109,24 @@ es_t run oasis --run-dir "$run" --alt-meanonly full $(case_opts $c) -j 1 2>/dev/
 wait $writers
 compare "$run" $c "FIFOs (six streams read at once, whatever -j)"
 
+# the README's drop-in: genbash's model half (here cat) unchanged, one
+# evstream line for the whole output half, streams in fifo/ as genbash names them
+c=a_gul_allord_2p
+run=$(fresh $c dropin)
+cat >"$run/run_outputs.sh" <<EOS
+set -euo pipefail
+cd "\$(dirname "\$0")"
+mkdir -p fifo work output && rm -rf fifo/* work/*
+mkfifo fifo/gul_P1 fifo/gul_P2
+"$EVSTREAM_BIN" run oasis --run-dir . --alt-meanonly full & oasis=\$!
+( cat streams/gul_P1.bin > fifo/gul_P1 ) & p1=\$!
+( cat streams/gul_P2.bin > fifo/gul_P2 ) & p2=\$!
+wait \$p1 \$p2 && wait \$oasis
+EOS
+timeout 60 bash "$run/run_outputs.sh" 2>/dev/null
+is "$?" "0" "drop-in script (model half + one evstream line): exit 0"
+compare "$run" $c "drop-in script reading genbash's FIFOs"
+
 # alt_meanonly: by default the mean-only table the setting names (aal -M):
 # the reference's full ALT cut to three columns, a summary's two types together
 c=d_gul_fyshuffle_noperiods_3p
