@@ -18,6 +18,7 @@ local evstream = require "evstream"
 local cli = require "evstream.cli"
 local lfs = require "lfs"
 local oasis = require "evstream.oasis"
+local inputs = require "evstream.inputs"
 
 local opts = cli.parse({...}, {
   name = "oasis",
@@ -27,7 +28,7 @@ local opts = cli.parse({...}, {
     {nil, "--run-dir", arg = "DIR", default = ".", aliases = {"--run_dir"}, help = "the run directory (input/, output/, work/)"},
     {"-a", "--analysis-settings", arg = "FILE", help = "analysis settings (default RUN/analysis_settings.json)"},
     {"-s", "--streams", arg = "DIR", help = "folder of the loss streams NAME_P<k> or NAME_P<k>.bin (default RUN/fifo)"},
-    {"-i", "--stream", arg = "NAME=PATH", multi = true, help = "one loss stream by its genbash name, e.g. gul_P1=/data/gul1.bin"},
+    {nil, "--stream", arg = "NAME=PATH", multi = true, help = "one loss stream by its genbash name, e.g. gul_P1=/data/gul1.bin"},
     {"-n", "--processes", arg = "N", number = true, help = "number of processes (default: the streams found for the first run type)"},
     {nil, "--ri-iterations", arg = "N", number = true, help = "reinsurance iterations (default: the input/RI_<n> folders)"},
     {nil, "--event-shuffle", arg = "0-3", number = true, default = 1,
@@ -127,6 +128,17 @@ if not N then
   local first = probe.instances[1].stream
   N = 0
   while stream_path(("%sP%d"):format(first, N + 1)) do N = N + 1 end
+  if N == 0 and opts.final then
+    -- what the partitions left: the highest _P<k> of work/kat and the states
+    for _, d in ipairs{in_run("work/kat"), in_run(probe.work)} do
+      if lfs.attributes(d, "mode") == "directory" then
+        for f in lfs.dir(d) do
+          local k = tonumber(f:match("_P(%d+)$") or f:match("_P(%d+)%.state$"))
+          if k and k > N then N = k end
+        end
+      end
+    end
+  end
   if N == 0 then
     if opts.plan or opts.final then
       die("no %sP1 stream in %s: give the number of processes with -n", first, streams_dir)
@@ -162,10 +174,15 @@ for _, o in ipairs(plan.outputs) do
     die("%s: the summary-info file of %s is missing (join_summary_info)", in_run(o.join), o.file)
   end
 end
-local function need(path, why)
-  if not exists(in_run(path)) and not exists(in_run((path:gsub("%.bin$", ".csv")))) then
-    die("%s: missing (%s)", in_run(path), why)
-  end
+-- The auxiliary inputs the tables will need, loaded once here so that a
+-- missing or malformed one is found before any stream is read (each table
+-- process loads them again: they are small).
+local function need(name, why, load)
+  local path, ferr = inputs.find(in_run("input"), name, {"bin", "csv"})
+  if not path then die("%s (%s)", ferr, why) end
+  local v, lerr = load(path)
+  if not v then die("%s", lerr) end
+  return v
 end
 do
   local cross, quant, rp = false, false, false
@@ -174,11 +191,14 @@ do
     if o.table == "QELT" or o.table == "QPLT" then quant = true end
     if o.run.rp then rp = true end
   end
-  if not opts.final then
-    if cross then need("input/occurrence.bin", "period tables, ALT and EP curves") end
-    if quant then need("input/quantile.bin", "QELT and QPLT") end
+  if cross then
+    local occ = need("occurrence", "period tables, ALT and EP curves", inputs.occurrence)
+    if inputs.find(in_run("input"), "periods", {"bin", "csv"}) then
+      need("periods", "period weights", function(p) return inputs.periods(p, occ) end)
+    end
   end
-  if rp then need("input/returnperiods.bin", "return_period_file") end
+  if quant and not opts.final then need("quantile", "QELT and QPLT", inputs.quantiles) end
+  if rp then need("returnperiods", "return_period_file", inputs.return_periods) end
 end
 
 local jobs_max = opts.jobs
@@ -402,8 +422,11 @@ elseif opts.final then
   if not opts.keep_work then remove_parts(all) clear_dir(WORK) end
 else
   run_partitions(all)
-  run_final()
-  if not opts.keep_work then remove_parts(all) clear_dir(WORK) end
+  local ok, e = pcall(run_final)
+  -- a failed one-pass run leaves no work file either (a failed --final keeps
+  -- the partitions' work, to be run again)
+  if not ok or not opts.keep_work then remove_parts(all) clear_dir(WORK) end
+  if not ok then error(e, 0) end
 end
 if #plan.problems > 0 and not part_k then
   -- --keep-going: what was written stays, and the exit status says what was not

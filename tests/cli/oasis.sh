@@ -74,7 +74,7 @@ for c in a_gul_allord_2p c_gul_il_join_meanonly_3p d_gul_fyshuffle_noperiods_3p;
     es_t run oasis --run-dir "$run" --streams "$run/streams" --alt-meanonly full $opts --partition $k/$n 2>/dev/null || prc=1
   done
   is "$prc:$(ls "$run/output" | grep -vc summary-info)" "0:0" "$c: partitions: exit 0, no output/ file before --final"
-  es_t run oasis --run-dir "$run" --alt-meanonly full $opts --final -n $n 2>/dev/null
+  es_t run oasis --run-dir "$run" --alt-meanonly full $opts --final 2>/dev/null
   compare "$run" $c "--partition K/$n then --final"
 
   # --plan: the same commands as genbash's script
@@ -126,6 +126,30 @@ EOS
 timeout 60 bash "$run/run_outputs.sh" 2>/dev/null
 is "$?" "0" "drop-in script (model half + one evstream line): exit 0"
 compare "$run" $c "drop-in script reading genbash's FIFOs"
+
+# --stream NAME=PATH: streams named one by one, from anywhere
+run=$(fresh a_gul_allord_2p named)
+mv "$run/streams/gul_P1.bin" "$T_TMP/first.bin"
+es_t run oasis --run-dir "$run" --streams "$run/streams" --stream gul_P1="$T_TMP/first.bin" --alt-meanonly full 2>/dev/null
+compare "$run" a_gul_allord_2p "--stream gul_P1=PATH beside --streams"
+
+# a malformed auxiliary input: found before any stream is read
+run=$(fresh a_gul_allord_2p finalfail)
+rm "$run/input/returnperiods.bin"
+cp "$OC/a_gul_allord_2p/input/returnperiods.bin" "$run/input/returnperiods.csv.bin"
+printf 'x' >"$run/input/returnperiods.bin"
+err=$(es_t run oasis --run-dir "$run" --streams "$run/streams" 2>&1)
+like "$?:$err" "^1:evstream: oasis: .*input/returnperiods.bin: .*byte 0" "a bad return period file: one line, before any stream is read"
+is "$(ls "$run/output" | grep -vc summary-info):$(ls -A "$run/work" 2>/dev/null | wc -l)" "0:0" "  no output/ file, nothing in work/"
+
+# a failure in the final step of a one-pass run (output/ is a file here)
+# leaves no work file: the partitions' tables and states are removed too
+run=$(fresh a_gul_allord_2p finalfail)
+rm -rf "$run/output" && printf 'not a folder' >"$run/output"
+err=$(es_t run oasis --run-dir "$run" --streams "$run/streams" 2>&1)
+like "$?:$err" "^1:evstream: oasis: $run/output: " "the final step fails: one line"
+is "$(ls -A "$run/work/kat" | wc -l):$(ls -d "$run"/work/evstream-oasis 2>/dev/null | wc -l):$(cat "$run/output")" \
+  "0:0:not a folder" "  no partial table or state left, output untouched"
 
 # alt_meanonly: by default the mean-only table the setting names (aal -M):
 # the reference's full ALT cut to three columns, a summary's two types together
@@ -185,6 +209,11 @@ like "$?:$err" "^1:evstream: oasis: $run/output/il_S1_summary-info.csv: the summ
   "join_summary_info without the summary-info file: refused before reading"
 run=$(fresh a_gul_allord_2p final)
 err=$(es_t run oasis --run-dir "$run" --final -n 2 2>&1)
+rc=$?
+err2=$(es_t run oasis --run-dir "$run" --final 2>&1)
+is "$?:$err2" "1:evstream: oasis: no gul_P1 stream in $run/fifo: give the number of processes with -n" \
+  "--final with nothing in work/ and no -n: one line"
+(exit $rc)
 like "$?:$err" "^1:evstream: oasis: .*work/kat/gul_S1_plt_sample_P1: missing: the partitions did not all run" \
   "--final before the partitions: one line naming the missing part"
 
