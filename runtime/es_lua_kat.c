@@ -103,13 +103,44 @@ static const char **kat_inputs(lua_State *L, int *n) {
     return v;
 }
 
+/* Opens path, runs fn(ctx, out) and commits the output only if it succeeded:
+** the results of a binding that writes one table (true, or nil and one
+** line).  No Lua error may be raised once the output is open. */
+typedef int (*kat_writer)(void *ctx, es_out *out, char *err, size_t errlen);
+
+static int kat_write_to(lua_State *L, const char *path, kat_writer fn, void *ctx) {
+    char err[ES_ERR_MAX], name[ES_ERR_MAX];
+    int rc, e;
+    es_out *out = es_out_open(path, err, sizeof err);
+    if (!out) {
+        luaL_pushfail(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    snprintf(name, sizeof name, "%s", es_out_name(out));
+    rc = fn(ctx, out, err, sizeof err);
+    e = es_out_close(out, rc == 0);
+    if (rc == 0 && e) es_lua_write_error(err, sizeof err, name, e);
+    return es_lua_close_result(L, rc || e ? err : NULL);
+}
+
+typedef struct kat_job {
+    const es_kat_opts *o;
+    const char **paths;
+    int n;
+} kat_job;
+
+static int kat_job_run(void *ctx, es_out *out, char *err, size_t errlen) {
+    const kat_job *j = ctx;
+    return es_kat_run(j->o, j->paths, j->n, out, err, errlen);
+}
+
 static int l_kat(lua_State *L) {
     es_kat_opts o;
+    kat_job job;
     const char **paths;
     const char *path;
-    char err[ES_ERR_MAX], name[ES_ERR_MAX];
-    int n, rc, e;
-    es_out *out;
+    int n;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     memset(&o, 0, sizeof o);
@@ -124,48 +155,37 @@ static int l_kat(lua_State *L) {
     o.name = luaL_optstring(L, -1, "kat");
     lua_getfield(L, 1, "path");
     path = luaL_optstring(L, -1, "-");
-    /* no Lua error from here on: the output is open */
-    out = es_out_open(path, err, sizeof err);
-    if (!out) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
-    snprintf(name, sizeof name, "%s", es_out_name(out));
-    rc = es_kat_run(&o, paths, n, out, err, sizeof err);
-    e = es_out_close(out, rc == 0);
-    if (rc == 0 && e) es_lua_write_error(err, sizeof err, name, e);
-    return es_lua_close_result(L, rc || e ? err : NULL);
+    job.o = &o;
+    job.paths = paths;
+    job.n = n;
+    return kat_write_to(L, path, kat_job_run, &job);
 }
 
 /* evstream.join_summary_info{info = PATH, data = PATH, path = OUT}: the
 ** summary-info columns appended to a CSV table (join-summary-info); the
 ** output is committed only when the whole table was read.  true, or nil and
 ** one line naming the file. */
+typedef struct join_job {
+    const char *info, *data;
+} join_job;
+
+static int join_job_run(void *ctx, es_out *out, char *err, size_t errlen) {
+    const join_job *j = ctx;
+    return es_join_summary_info(j->info, j->data, out, err, errlen);
+}
+
 static int l_join_summary_info(lua_State *L) {
-    const char *info, *data, *path;
-    char err[ES_ERR_MAX], name[ES_ERR_MAX];
-    es_out *out;
-    int rc, e;
+    join_job job;
+    const char *path;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     lua_getfield(L, 1, "info");
-    info = luaL_checkstring(L, -1);
+    job.info = luaL_checkstring(L, -1);
     lua_getfield(L, 1, "data");
-    data = luaL_checkstring(L, -1);
+    job.data = luaL_checkstring(L, -1);
     lua_getfield(L, 1, "path");
     path = luaL_checkstring(L, -1);
-    out = es_out_open(path, err, sizeof err);
-    if (!out) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
-    snprintf(name, sizeof name, "%s", es_out_name(out));
-    rc = es_join_summary_info(info, data, out, err, sizeof err);
-    e = es_out_close(out, rc == 0);
-    if (rc == 0 && e) es_lua_write_error(err, sizeof err, name, e);
-    return es_lua_close_result(L, rc || e ? err : NULL);
+    return kat_write_to(L, path, join_job_run, &job);
 }
 
 static const luaL_Reg kat_funcs[] = {{"kat", l_kat}, {"join_summary_info", l_join_summary_info}, {NULL, NULL}};
