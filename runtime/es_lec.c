@@ -324,6 +324,43 @@ static int lec_point(lec_walk *w, double rp, double v, double i, double *tvar) {
     return lec_row(w->sink, rp, v);
 }
 
+/* EVSTREAM_LEC_EXACT_TAIL=1: walk the zero tail rank by rank (below). */
+static int lec_exact_tail(void) {
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("EVSTREAM_LEC_EXACT_TAIL");
+        v = e && *e && strcmp(e, "0") != 0;
+    }
+    return v;
+}
+
+/* The zero tail of an unweighted curve (issue 26): after its last non-zero
+** value a curve goes on with zero losses at ranks i, i + 1, ... (return
+** period max_rp / i) until every requested return period is reached.  Ranks
+** that reach none of them write nothing and only carry the TVaR on,
+** t(i + 1) = t(i) - t(i) / i; walking them one by one cost P x N / RP steps
+** per curve (minutes for location-level curves).  This jumps to the first
+** rank j whose return period reaches the next one, with the TVaR in closed
+** form, t(j) = t(i) (i - 1) / (j - 1) (the product of the steps; 0 from
+** rank 1).  The rank is exact (found by the loop's own test); the TVaR can
+** differ from the step-by-step float64 value in its last bits, so a float32
+** TVaR row could differ in its last digit where that difference straddles a
+** float32 rounding boundary: never seen in the conformance cases nor in the
+** random sweep of tests/cli/lec.sh (README "lec").  EVSTREAM_LEC_EXACT_TAIL=1
+** walks every rank, as the reference does. */
+static void lec_skip_zero_ranks(lec_walk *w, double *i, double *tvar) {
+    double R = (double)w->cv->rp[w->next], j;
+    if (w->max_rp < R || w->max_rp / *i <= R) return; /* emits at rank i already */
+    j = floor(w->max_rp / R);
+    if (j < *i) j = *i;
+    while (j > *i && w->max_rp / (j - 1) <= R) j -= 1; /* the first rank that reaches R, */
+    while (w->max_rp / j > R) j += 1;                   /* as the loop tests it */
+    if (j > *i) {
+        *tvar = *i <= 1 ? 0 : *tvar * ((*i - 1) / (j - 1));
+        *i = j;
+    }
+}
+
 static int lec_walk_curve(const es_lec_curve *cv, const es_lec_item *v, size_t n, lec_sink *sink) {
     lec_walk w = {cv, sink, 0, 0, 0, cv->max_rp};
     double tvar = 0, i = 1, cum = 0;
@@ -356,6 +393,7 @@ static int lec_walk_curve(const es_lec_curve *cv, const es_lec_item *v, size_t n
     while (w.next < cv->nrp) {
         double rp;
         if (!cv->weights) {
+            if (cv->rp[w.next] > 0 && !lec_exact_tail()) lec_skip_zero_ranks(&w, &i, &tvar);
             rp = cv->rp[w.next] <= 0 ? 0 : w.max_rp / i;
         } else {
             rp = 0;

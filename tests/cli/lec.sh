@@ -195,6 +195,28 @@ es gen -e 0 -s 8 -o "$S/empty/work/g/s.bin"
 out=$(es run lec --run-dir "$S/empty" -K g -O "$S/e.ept.csv" -o "$S/e.psept.csv" $ALL 2>&1)
 ok "$([ ! -e "$S/e.ept.csv" ] && [ ! -e "$S/e.psept.csv" ]; echo $?)" "no summary record at all: no files"
 like "$out" "warning: no summary records" "... and a warning says why"
+# the zero tail (issue 26): ranks past the last non-zero value are jumped
+# over to each return period, the TVaR in closed form; the same bytes as the
+# rank-by-rank walk (EVSTREAM_LEC_EXACT_TAIL=1) on random configurations
+# (periods 50..950, 1..91 samples, return periods up to P x N ranks away)
+same=0
+for seed in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  P=$(( (seed * 37) % 900 + 50 )) N=$(( seed % 7 * 15 + 1 ))
+  mkdir -p "$S/tail$seed/input"
+  lua5.4 -e "math.randomseed($seed) local t = {string.pack('<i4i4', 1, $P)}
+    for e = 1, 300 do for _ = 1, math.random(0, 2) do t[#t + 1] = string.pack('<i4i4i4', e, math.random(1, $P), e) end end
+    io.write(table.concat(t))" >"$S/tail$seed/input/occurrence.bin"
+  lua5.4 -e "io.write(string.pack('<i4i4i4i4i4', 500, 100, 20, 5, 1))" >"$S/tail$seed/input/returnperiods.bin"
+  es gen -t summary -e 300 -r 8 -S $N --seed $seed -o "$S/tail$seed/s.bin"
+  for exact in 0 1; do
+    EVSTREAM_LEC_EXACT_TAIL=$exact es run lec --run-dir "$S/tail$seed" -i "$S/tail$seed/s.bin" -r $ALL \
+      -O "$S/tail$seed/ept$exact.csv" -o "$S/tail$seed/psept$exact.csv"
+  done
+  cmp -s "$S/tail$seed/ept0.csv" "$S/tail$seed/ept1.csv" && cmp -s "$S/tail$seed/psept0.csv" "$S/tail$seed/psept1.csv" &&
+    [ -s "$S/tail$seed/ept0.csv" ] && same=$((same + 1))
+done
+is "$same" "12" "the zero tail jumped to each return period: the rank-by-rank walk's bytes, 12 random configurations"
+
 # nothing to do
 out=$(es run lec --run-dir "$S/run" -K g -O "$S/n.csv" 2>&1)
 st=$?
