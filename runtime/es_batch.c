@@ -105,6 +105,19 @@ void es_batch_clear(es_batch *b) {
     if (b->pair_off) b->pair_off[0] = 0;
 }
 
+/* Forget the event and keep arrays for at most max_pairs pairs and max_rec
+** records (the reader's decode-ahead ring: a slot given back must not hold
+** the memory of the largest event it ever had). */
+void es_batch_shrink(es_batch *b, size_t max_pairs, size_t max_rec) {
+    int cdf = b->source == CDF_STREAM_ID;
+    es_batch_clear(b);
+    if (max_pairs < BATCH_MIN_PAIRS) max_pairs = BATCH_MIN_PAIRS;
+    if (max_rec < BATCH_MIN_REC) max_rec = BATCH_MIN_REC;
+    if (b->cap_pairs > max_pairs) (void)batch_resize_pairs(b, max_pairs, cdf);
+    if (b->cap_rec > max_rec) (void)batch_resize_rec(b, max_rec, cdf);
+    /* A failed shrink keeps the old, larger arrays: nothing is lost. */
+}
+
 /*
 ** One huge event must not pin its memory for the rest of the run.  Call it
 ** while the finished event is still in b (before clear): the decision uses

@@ -11,16 +11,31 @@
 ** event's last part, so parts of two events never interleave.  Unlike py, the
 ** whole header (12 bytes for summary streams) is consumed when an input is
 ** opened, which avoids py's multi-file misparse (docs/tables.md, "Quirks").
+**
+** Decode ahead (issue 26): on a machine with more than one CPU the events are
+** decoded by a thread of the reader's own into a ring of batches (up to 32
+** of them and about 4 MiB), so the next events are decoded while the caller
+** works on the current one.  A batch is handed over whole and given back when
+** the caller asks for the next one (es_reader_next), which is when the Lua
+** views of it go stale; an error found ahead is returned when its turn comes,
+** with the same message.
+** The decoding thread leaves SIGINT and SIGTERM to the caller's thread, which
+** wakes it through a pipe when a signal stops the run.  EVSTREAM_THREADS=0 or
+** EVSTREAM_DECODE_AHEAD=0 keeps everything on the caller's thread.
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "es_internal.h"
@@ -43,13 +58,54 @@ typedef struct reader_input {
     es_decoder dec;
 } reader_input;
 
+/* The decoding thread's batches (see the top of the file): a ring, so that
+** the two threads wake each other once per few events, not per event. */
+#define READER_AHEAD_SLOTS 32
+/* A slot given back keeps arrays for this many pairs (128 KiB), at most. */
+#define READER_AHEAD_KEEP_PAIRS ((size_t)16 << 10)
+/* ... and at most about this many bytes of decoded batches waiting (past
+** it, one batch waits whatever its size, as double buffering needs): with
+** the default part bound, a part or two. */
+#define READER_AHEAD_BYTES ((uint64_t)4 << 20)
+/* The decoding thread's stack (it needs little; an address-space limit
+** would count the 8 MiB default). */
+#define READER_AHEAD_STACK ((size_t)256 << 10)
+
+typedef struct reader_slot {
+    es_batch batch;
+    int rc;               /* what es_reader_next returns for it: 1, 0 (end), -1 (error) */
+    es_reader_stats stats; /* the reader's counts once this batch was read */
+    uint64_t bytes;       /* the size of its decoded arrays */
+} reader_slot;
+
+/* A single-producer, single-consumer ring: the counters are atomics, and
+** the mutex and conditions are used only by a side that has to sleep (a
+** lock per event made the threads contend: a futex call per event). */
+typedef struct reader_ahead {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t room, ready; /* the decoding thread waits for room, the caller for batches */
+    reader_slot slot[READER_AHEAD_SLOTS];
+    atomic_uint_fast64_t made;  /* slots decoded (the decoding thread writes it) */
+    atomic_uint_fast64_t freed; /* slots given back (the caller writes it) */
+    atomic_uint_fast64_t pending; /* bytes of the slots made and not given back */
+    uint64_t taken;       /* the caller's: slots taken; it holds slot taken - 1 while taken > freed */
+    atomic_int wants_room, wants_ready, stop;
+    int wake[2];          /* pipe: a byte ends the thread's waits for input */
+    int woken;
+} reader_ahead;
+
 struct es_reader {
     int n;
     reader_input *in;
-    struct pollfd *pfd;
+    struct pollfd *pfd;   /* n + 1: the last one is the ahead thread's wake pipe */
     int rr;               /* round-robin start */
     es_info info;
-    es_batch batch;
+    es_batch batch;       /* decoded into when nothing decodes ahead */
+    es_batch *cur;        /* the batch being decoded into */
+    reader_ahead *ahead;  /* the decoding thread, once started */
+    int ahead_off;        /* 1: decode on the caller's thread */
+    es_reader_stats cstats; /* the counts as of the caller's batch (ahead) */
     es_hooks hooks;
     es_reader_stats stats;
     size_t part_bytes;    /* 0: whole events */
@@ -297,7 +353,7 @@ es_reader *es_reader_open_fds(const int *fds, const char *const *names, int n, c
                               char *err, size_t errlen) {
     es_reader *r = calloc(1, sizeof *r);
     int i, ok = 1;
-    if (!r || !(r->in = calloc((size_t)n, sizeof *r->in)) || !(r->pfd = calloc((size_t)n, sizeof *r->pfd))) {
+    if (!r || !(r->in = calloc((size_t)n, sizeof *r->in)) || !(r->pfd = calloc((size_t)n + 1, sizeof *r->pfd))) {
         snprintf(err, errlen, "out of memory");
         if (r) free(r->in);
         free(r);
@@ -307,6 +363,7 @@ es_reader *es_reader_open_fds(const int *fds, const char *const *names, int n, c
     }
     r->n = n;
     r->hold = -1;
+    r->cur = &r->batch;
     for (i = 0; i < n; i++) r->in[i].fd = -1;
     if (reader_part_env(&r->part_bytes, r->err, sizeof r->err)) ok = 0;
     /* Every input is claimed before any header is read: a file given twice
@@ -371,6 +428,33 @@ static int reader_fail(es_reader *r, reader_input *in, uint64_t off, const char 
     return -1;
 }
 
+static void reader_ahead_flush(es_reader *r);
+
+/* On the decoding thread, before a read that may block (a pipe, a
+** terminal): wait until the input has data or the wake pipe a byte.  0, or
+** -1 with errno EINTR (woken: the caller's thread saw a signal). */
+static int reader_wait_input(es_reader *r, reader_input *in) {
+    struct pollfd p[2] = {{.fd = in->fd, .events = POLLIN}, {.fd = r->ahead->wake[0], .events = POLLIN}};
+    int wait = 0;
+    for (;;) {
+        int k = poll(p, 2, wait);
+        if (k == 0) { /* no data yet: hand over what is decoded, then block */
+            reader_ahead_flush(r);
+            wait = -1;
+            continue;
+        }
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return 0; /* the read reports it */
+        }
+        if (p[1].revents) {
+            errno = EINTR;
+            return -1;
+        }
+        return 0;
+    }
+}
+
 /* Fill the buffer once; blocks (poll) on a non-blocking fd. 0 ok, -1 error. */
 static int reader_fill(es_reader *r, reader_input *in) {
     if (in->cur > 0) {
@@ -383,6 +467,7 @@ static int reader_fill(es_reader *r, reader_input *in) {
     for (;;) {
         ssize_t k;
         if (es_interrupted) break; /* a signal before the read would not interrupt it */
+        if (r->ahead && !in->size && reader_wait_input(r, in)) break;
         k = read(in->fd, in->buf + in->valid, PIPE_CAPACITY - in->valid);
         if (k > 0) {
             in->valid += (size_t)k;
@@ -402,7 +487,7 @@ static int reader_fill(es_reader *r, reader_input *in) {
     }
     {
         char msg[256];
-        if (es_interrupted) snprintf(msg, sizeof msg, "interrupted by a signal");
+        if (es_interrupted || (r->ahead && errno == EINTR)) snprintf(msg, sizeof msg, "interrupted by a signal");
         else snprintf(msg, sizeof msg, "read error: %s", strerror(errno));
         return reader_fail(r, in, in->base + in->valid, msg);
     }
@@ -422,7 +507,7 @@ static void reader_count(es_reader *r, const es_batch *b) {
 ** finished, -1 error. */
 static int reader_read_event(es_reader *r, int i) {
     reader_input *in = &r->in[i];
-    es_batch *b = &r->batch;
+    es_batch *b = r->cur;
     es_decoder *d = &in->dec;
     es_batch_trim(b);
     es_batch_clear(b);
@@ -498,8 +583,12 @@ static int reader_pick(es_reader *r) {
         live += !r->in[k].done;
     }
     if (!live) return -1;
-    while (es_interrupted || poll(r->pfd, (nfds_t)r->n, -1) < 0) {
-        if (es_interrupted) {
+    r->pfd[r->n].fd = r->ahead ? r->ahead->wake[0] : -1;
+    r->pfd[r->n].events = POLLIN;
+    r->pfd[r->n].revents = 0;
+    if (r->ahead && poll(r->pfd, (nfds_t)r->n + 1, 0) == 0) reader_ahead_flush(r);
+    while (es_interrupted || poll(r->pfd, (nfds_t)r->n + 1, -1) < 0 || r->pfd[r->n].revents) {
+        if (es_interrupted || r->pfd[r->n].revents) {
             snprintf(r->err, sizeof r->err, "interrupted by a signal while waiting for input");
             return -2;
         }
@@ -515,7 +604,8 @@ static int reader_pick(es_reader *r) {
     return (r->rr) % r->n;
 }
 
-int es_reader_next(es_reader *r, es_batch **out) {
+/* The next event (or part) decoded into r->cur: 1, 0 at the end, -1 error. */
+static int reader_next_direct(es_reader *r) {
     for (;;) {
         int i = reader_pick(r), rc;
         if (i == -1) return 0;
@@ -523,11 +613,212 @@ int es_reader_next(es_reader *r, es_batch **out) {
         rc = reader_read_event(r, i);
         r->rr = (i + 1) % r->n;
         if (rc < 0) return -1;
-        if (rc == 1) {
-            *out = &r->batch;
-            return 1;
-        }
+        if (rc == 1) return 1;
     }
+}
+
+/* ---- decode ahead ---- */
+
+#define AHEAD_HALF (READER_AHEAD_SLOTS / 2)
+
+static void ahead_signal(reader_ahead *a, pthread_cond_t *c) {
+    pthread_mutex_lock(&a->mu);
+    pthread_cond_signal(c);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* The decoding thread is about to wait for input: batches already decoded
+** go to a waiting caller now rather than when half the ring is full. */
+static void reader_ahead_flush(es_reader *r) {
+    reader_ahead *a = r->ahead;
+    if (atomic_load(&a->wants_ready) && atomic_load(&a->made) > a->taken) ahead_signal(a, &a->ready);
+}
+
+/* The ring is full for the decoding thread (which has made `made` slots):
+** every slot, or the byte budget with a batch waiting.  Half: the level
+** it waits for before it goes on (so that the threads wake each other once
+** per many events). */
+static int ahead_full(reader_ahead *a, uint64_t made, int half) {
+    uint64_t waiting = made - atomic_load(&a->freed);
+    if (half) return waiting > AHEAD_HALF || (waiting >= 1 && atomic_load(&a->pending) > READER_AHEAD_BYTES / 2);
+    return waiting >= READER_AHEAD_SLOTS || (waiting >= 1 && atomic_load(&a->pending) >= READER_AHEAD_BYTES);
+}
+
+static void ahead_deadline(struct timespec *t, long ms) {
+    clock_gettime(CLOCK_REALTIME, t);
+    t->tv_nsec += ms * 1000 * 1000;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+static void *reader_ahead_main(void *arg) {
+    es_reader *r = arg;
+    reader_ahead *a = r->ahead;
+    uint64_t made = 0;
+    int rc;
+    do {
+        reader_slot *s;
+        if (ahead_full(a, made, 0)) { /* sleep until half of it is free */
+            pthread_mutex_lock(&a->mu);
+            atomic_store(&a->wants_room, 1);
+            while (!atomic_load(&a->stop) && ahead_full(a, made, 1)) {
+                struct timespec t;
+                ahead_deadline(&t, 100); /* a safety net: the caller signals */
+                pthread_cond_timedwait(&a->room, &a->mu, &t);
+            }
+            atomic_store(&a->wants_room, 0);
+            pthread_mutex_unlock(&a->mu);
+        }
+        if (atomic_load(&a->stop)) break;
+        s = &a->slot[made % READER_AHEAD_SLOTS];
+        r->cur = &s->batch;
+        rc = s->rc = reader_next_direct(r);
+        s->stats = r->stats;
+        s->bytes = (uint64_t)s->batch.cap_pairs * 8 + (uint64_t)s->batch.cap_rec * 20; /* about: what it holds */
+        atomic_fetch_add(&a->pending, s->bytes);
+        atomic_store(&a->made, ++made);
+        if (atomic_load(&a->wants_ready) && (rc != 1 || made - a->taken >= AHEAD_HALF)) ahead_signal(a, &a->ready);
+    } while (rc == 1);
+    return NULL;
+}
+
+static int reader_ahead_wanted(const es_reader *r) {
+    const char *e = getenv("EVSTREAM_DECODE_AHEAD");
+    if (e && !strcmp(e, "0")) return 0;
+    if (r->hooks.item_exit || r->hooks.finalize_event || r->hooks.event_read_log) return 0; /* callers' code */
+    return es_table_default_threads() > 0;
+}
+
+static void reader_ahead_free(reader_ahead *a) {
+    int k;
+    for (k = 0; k < READER_AHEAD_SLOTS; k++) es_batch_free(&a->slot[k].batch);
+    if (a->wake[0] >= 0) close(a->wake[0]);
+    if (a->wake[1] >= 0) close(a->wake[1]);
+    free(a);
+}
+
+/* Starts the decoding thread: 0, or -1 (the caller's thread decodes). */
+static int reader_ahead_start(es_reader *r) {
+    reader_ahead *a = calloc(1, sizeof *a);
+    sigset_t block, old;
+    int k, rc;
+    if (!a) return -1;
+    a->wake[0] = a->wake[1] = -1;
+    atomic_init(&a->made, 0);
+    atomic_init(&a->freed, 0);
+    atomic_init(&a->pending, 0);
+    atomic_init(&a->wants_room, 0);
+    atomic_init(&a->wants_ready, 0);
+    atomic_init(&a->stop, 0);
+    for (k = 0; k < READER_AHEAD_SLOTS; k++) {
+        es_batch_init(&a->slot[k].batch);
+        a->slot[k].batch.source = r->info.source;
+        a->slot[k].batch.len_sample = r->info.len_sample;
+    }
+    if (pipe(a->wake)) {
+        reader_ahead_free(a);
+        return -1;
+    }
+    fcntl(a->wake[0], F_SETFD, FD_CLOEXEC);
+    fcntl(a->wake[1], F_SETFD, FD_CLOEXEC);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->room, NULL);
+    pthread_cond_init(&a->ready, NULL);
+    r->ahead = a;
+    /* as the row workers: the signals go to the caller's thread */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    {
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setstacksize(&at, READER_AHEAD_STACK);
+        rc = pthread_create(&a->th, &at, reader_ahead_main, r);
+        pthread_attr_destroy(&at);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        r->ahead = NULL;
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->room);
+        pthread_cond_destroy(&a->ready);
+        reader_ahead_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+/* The caller's side: give back the batch it has, wait for the next one. */
+static int reader_ahead_next(es_reader *r, es_batch **out) {
+    reader_ahead *a = r->ahead;
+    reader_slot *s;
+    uint64_t made;
+    int rc;
+    if (a->taken > atomic_load(&a->freed)) { /* give back slot taken - 1 */
+        reader_slot *g = &a->slot[(a->taken - 1) % READER_AHEAD_SLOTS];
+        /* given back empty and small: only the batches waiting hold the
+        ** memory of large events (a slot is reused only SLOTS events later) */
+        es_batch_shrink(&g->batch, READER_AHEAD_KEEP_PAIRS, READER_AHEAD_KEEP_PAIRS / 8);
+        atomic_fetch_sub(&a->pending, g->bytes);
+        atomic_store(&a->freed, a->taken);
+        if (atomic_load(&a->wants_room) && !ahead_full(a, atomic_load(&a->made), 1)) ahead_signal(a, &a->room);
+    }
+    made = atomic_load(&a->made);
+    if (made == a->taken) {
+        pthread_mutex_lock(&a->mu);
+        atomic_store(&a->wants_ready, 1);
+        while ((made = atomic_load(&a->made)) == a->taken) {
+            struct timespec t;
+            if (es_interrupted && !a->woken) { /* the thread may sit in a read: wake it */
+                ssize_t w = write(a->wake[1], "x", 1);
+                (void)w;
+                a->woken = 1;
+            }
+            ahead_deadline(&t, 50); /* to see a signal's flag */
+            pthread_cond_timedwait(&a->ready, &a->mu, &t);
+        }
+        atomic_store(&a->wants_ready, 0);
+        pthread_mutex_unlock(&a->mu);
+    }
+    s = &a->slot[a->taken % READER_AHEAD_SLOTS];
+    rc = s->rc;
+    r->cstats = s->stats;
+    if (rc == 1) { /* an end or an error is not taken: asked again, the same answer */
+        a->taken++;
+        *out = &s->batch;
+    }
+    return rc;
+}
+
+static void reader_ahead_stop(es_reader *r) {
+    reader_ahead *a = r->ahead;
+    ssize_t w;
+    atomic_store(&a->stop, 1);
+    ahead_signal(a, &a->room);
+    w = write(a->wake[1], "x", 1);
+    (void)w;
+    pthread_join(a->th, NULL);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->room);
+    pthread_cond_destroy(&a->ready);
+    r->ahead = NULL;
+    reader_ahead_free(a);
+}
+
+int es_reader_next(es_reader *r, es_batch **out) {
+    int rc;
+    if (!r->ahead && !r->ahead_off) {
+        r->ahead_off = 1; /* decided once, at the first call */
+        if (reader_ahead_wanted(r) && reader_ahead_start(r) == 0) r->ahead_off = 0;
+    }
+    if (r->ahead) return reader_ahead_next(r, out);
+    r->cur = &r->batch;
+    rc = reader_next_direct(r);
+    if (rc == 1) *out = &r->batch;
+    return rc;
 }
 
 const es_info *es_reader_info(const es_reader *r) { return &r->info; }
@@ -535,7 +826,7 @@ int es_reader_ninputs(const es_reader *r) { return r->n; }
 const char *es_reader_input_name(const es_reader *r, int i) { return r->in[i].name; }
 const char *es_reader_error(const es_reader *r) { return r->err; }
 const char *es_reader_warning(const es_reader *r) { return r->warned ? r->warn : NULL; }
-const es_reader_stats *es_reader_get_stats(const es_reader *r) { return &r->stats; }
+const es_reader_stats *es_reader_get_stats(const es_reader *r) { return r->ahead ? &r->cstats : &r->stats; }
 void es_reader_set_part_bytes(es_reader *r, size_t bytes) { r->part_bytes = bytes; }
 size_t es_reader_part_bytes(const es_reader *r) { return r->part_bytes; }
 
@@ -552,6 +843,7 @@ uint64_t es_reader_total_size(const es_reader *r) {
 void es_reader_close(es_reader *r) {
     int i;
     if (!r) return;
+    if (r->ahead) reader_ahead_stop(r);
     es_io_release(r);
     for (i = 0; i < r->n; i++) reader_input_free(&r->in[i]);
     es_batch_free(&r->batch);

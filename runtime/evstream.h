@@ -194,6 +194,8 @@ void es_batch_free(es_batch *b);
 void es_batch_clear(es_batch *b);
 /* Give memory back after an unusually large event. */
 void es_batch_trim(es_batch *b);
+/* Forget the event; keep arrays for at most max_pairs pairs, max_rec records. */
+void es_batch_shrink(es_batch *b, size_t max_pairs, size_t max_rec);
 /* Start a record; -1 on allocation failure. */
 int es_batch_add_record(es_batch *b, int32_t id, float exposure, int32_t aux);
 /* Make room for `more` further pairs, so that a fast path can write the
