@@ -184,7 +184,7 @@ fuzz: all
 deps-plot:
 	$(call install_missing,$(DEPS_PLOT))
 
-# GNU parallel, the job runner of tests/cli/partitions.sh and of the README's
+# GNU parallel, the job runner of tests/cli/partitions.sh and of docs/distributed.md's
 # partitioned run (the test skips without it); not part of `make deps`
 # (DEPS_EXTRA=parallel works too).
 DEPS_PARALLEL = parallel
