@@ -15,7 +15,8 @@
 #   ```lua fragment        compiled, not run: # SKIP
 #   ```yaml                # SKIP (Kubernetes manifests are not run here)
 # Blocks without an info string (outputs, error messages) are text, not examples.
-# Also: every relative link and #anchor of those pages points at something.
+# Also: every relative link and #anchor of those pages points at something, and
+# docs/cli.md names every bundled script.
 #
 # The fixture is made once, with evstream gen (tests/rundir.sh) -- no data is
 # copied: a run dir at the top (streams/gul_P1.bin, gul_P2.bin, input/,
@@ -56,6 +57,14 @@ fi
 # the links
 bad=$(lua5.4 tests/cli/scripts/docblocks.lua links "${DOCS[@]}")
 is "$bad" "" "every relative link and anchor of README.md and docs/*.md resolves"
+
+# every bundled script has its place in docs/cli.md
+missing=""
+for sc in scripts/*.lua; do
+  sc=${sc#scripts/}; sc=${sc%.lua}
+  grep -q "\`$sc\`" docs/cli.md || missing="$missing $sc"
+done
+is "$missing" "" "docs/cli.md names every bundled script"
 
 mkdir -p "$T_TMP/blocks"
 lua5.4 tests/cli/scripts/docblocks.lua blocks "$T_TMP/blocks" "${DOCS[@]}" >"$T_TMP/blocks.tsv" ||
