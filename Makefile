@@ -184,7 +184,7 @@ fuzz: all
 deps-plot:
 	$(call install_missing,$(DEPS_PLOT))
 
-# GNU parallel, the job runner of tests/cli/partitions.sh and of the README's
+# GNU parallel, the job runner of tests/cli/partitions.sh and of docs/distributed.md's
 # partitioned run (the test skips without it); not part of `make deps`
 # (DEPS_EXTRA=parallel works too).
 DEPS_PARALLEL = parallel
@@ -195,7 +195,8 @@ deps-parallel:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/lua/5.4 \
-	  $(DESTDIR)$(PREFIX)/share/lua/5.4/evstream $(DESTDIR)$(PREFIX)/share/evstream/scripts
+	  $(DESTDIR)$(PREFIX)/share/lua/5.4/evstream $(DESTDIR)$(PREFIX)/share/evstream/scripts \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/evstream $(DESTDIR)$(PREFIX)/bin/evstream
 	install -m 644 $(BUILD)/libevstream.a $(DESTDIR)$(PREFIX)/lib/libevstream.a
 	install -m 755 $(BUILD)/libevstream.so $(DESTDIR)$(PREFIX)/lib/libevstream.so
@@ -203,13 +204,15 @@ install: all
 	install -m 755 $(BUILD)/evstream.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/evstream.so
 	install -m 644 lua/evstream/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/evstream/
 	install -m 644 scripts/*.lua $(DESTDIR)$(PREFIX)/share/evstream/scripts/
+	install -m 644 docs/evstream.1 $(DESTDIR)$(PREFIX)/share/man/man1/evstream.1
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*EVSTREAM_VERSION "\(.*\)"/\1/p' runtime/evstream.h)|' \
 	  evstream.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/evstream.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/evstream $(DESTDIR)$(PREFIX)/lib/libevstream.a \
 	  $(DESTDIR)$(PREFIX)/lib/libevstream.so $(DESTDIR)$(PREFIX)/include/evstream.h \
-	  $(DESTDIR)$(PREFIX)/lib/lua/5.4/evstream.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/evstream.pc
+	  $(DESTDIR)$(PREFIX)/lib/lua/5.4/evstream.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/evstream.pc \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/evstream.1
 	rm -rf $(DESTDIR)$(PREFIX)/share/lua/5.4/evstream $(DESTDIR)$(PREFIX)/share/evstream
 
 clean:

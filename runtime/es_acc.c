@@ -14,8 +14,8 @@
 ** tight loop over the record's pairs. Every growth is checked against the
 ** budget before it is allocated.
 **
-** Saved state (version 2, little-endian; see README "Statistics across
-** events"): a 32-byte header, the meta text padded to 8 bytes, the keys in
+** Saved state (version 2, little-endian; see docs/scripting.md
+** "Accumulators"): a 32-byte header, the meta text padded to 8 bytes, the keys in
 ** ascending order, their records (slots and bitmap, with the in-memory
 ** stride) in the same order, and a 64-bit checksum of everything before.
 */

@@ -71,7 +71,7 @@ static int32_t *lec_opt_rp(lua_State *L, int idx, size_t *n) {
     return rp;
 }
 
-/* evstream.ep_curves{...}: see the top of this file and README "lec". */
+/* evstream.ep_curves{...}: see the top of this file and docs/cli.md "lec". */
 static int l_ep_curves(lua_State *L) {
     es_lec_opts o;
     es_acc *acc;

@@ -779,7 +779,7 @@ typedef struct es_acc_opts {
     int positive_only;    /* only losses > 0 are added (and mark their slot) */
     int touch;            /* every record creates its keys, even one that adds no value (e.g. only sidx -4/-5,
                              or only zeros with positive_only): the reference lists such summaries */
-    uint64_t budget;      /* bytes the state may use; 0: the default (see README) */
+    uint64_t budget;      /* bytes the state may use; 0: the default (docs/scripting.md) */
 } es_acc_opts;
 typedef struct es_acc es_acc;
 typedef struct es_acc_key { int32_t id, group; } es_acc_key;
@@ -809,7 +809,7 @@ size_t es_acc_find(es_acc *a, int32_t id, int32_t group);
 /* dst += src (sum: add; max: max; bitmaps: or). Options must agree. */
 int es_acc_merge(es_acc *dst, const es_acc *src, char *err, size_t errlen);
 /* The whole state to a file (a documented, versioned binary layout, see
-** README) with meta, a short text the caller uses to check compatibility
+** docs/scripting.md, "Accumulators") with meta, a short text the caller uses to check compatibility
 ** (e.g. the summary set and the occurrence fingerprint); load checks the
 ** layout and the checksum and gives the meta back (malloc'ed,
 ** NUL-terminated). Both are bulk I/O: about the speed of reading the file. */

@@ -77,8 +77,8 @@ function begin(info)
 end
 
 -- MELT: two rows per summary record with exposure, one per SampleType.
--- Each entry names what C puts in that column (see "Writing a script" in
--- the README): 1 = analytical, from the -1 mean; 2 = over the N samples.
+-- Each entry names what C puts in that column (see "Table writer" in
+-- docs/scripting.md): 1 = analytical, from the -1 mean; 2 = over the N samples.
 local MELT_ROWS = {
   -- EventId  SummaryId SampleType EventRate ChanceOfLoss MeanLoss           SDLoss MaxLoss     FootprintExposure MeanImpactedExposure MaxImpactedExposure
   {"event",  "id",     1,         NAN,      0,           "analytical_mean", 0,     "max_loss", "exposure",       "exposure",          "exposure"},

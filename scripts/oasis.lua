@@ -168,7 +168,7 @@ for _, p in ipairs(plan.problems) do
 end
 for _, o in ipairs(plan.outputs) do
   if o.parquet then
-    die("%s %s S%d: parquet_format: evstream writes no Parquet yet (see the README)", o.table, o.rt, o.set)
+    die("%s %s S%d: parquet_format: evstream writes no Parquet yet (see docs/oasis.md)", o.table, o.rt, o.set)
   end
   if o.join and not (opts.partition) and not exists(in_run(o.join)) then
     die("%s: the summary-info file of %s is missing (join_summary_info)", in_run(o.join), o.file)

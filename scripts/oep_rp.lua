@@ -1,6 +1,6 @@
 -- oep_rp.lua: example: an OEP-style return-period table from per-period maxima
--- (a statistic across events on the public API: README "Statistics across
--- events"). Not the Oasis EPT algorithm (see lec).
+-- (a statistic across events on the public API: docs/scripting.md "Statistics
+-- across events"). Not the Oasis EPT algorithm (see lec).
 --
 --   evstream run oep_rp -i summary.bin --run-dir RUN -o oep.csv [--return-periods 10,100,250]
 --

@@ -1,6 +1,6 @@
 -- period_means.lua: example: the mean loss of every (summary, period)
--- (a statistic across events on the public API: README "Statistics across
--- events").
+-- (a statistic across events on the public API: docs/scripting.md "Statistics
+-- across events").
 --
 --   evstream run period_means -i summary.bin --run-dir RUN -o means.csv
 --   evstream run period_means -i part1.bin --run-dir RUN --partial p1.state   # partitioned runs:

@@ -44,7 +44,7 @@ end
 
 -- occurrence.bin: the occurrence object of evstream.occurrence (o:periods(),
 -- o:granular(), o:date_algorithm(), o:event(id) -> periods, date ids in file
--- order, o:date(id), ...; see README "Statistics across events").
+-- order, o:date(id), ...; see docs/scripting.md "Inputs (C loaders)").
 function M.occurrence(path)
   return evstream.occurrence(path)
 end

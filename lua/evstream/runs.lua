@@ -1,6 +1,6 @@
 -- evstream.runs: what the cross-event table scripts (aal, lec) share -- the
 -- run directory and its -K work folder, and the --partial / --merge options
--- of partitioned runs (README "Partitioned and distributed runs").
+-- of partitioned runs (docs/distributed.md).
 --
 --   local options = {{"-a", "--aal", arg = "PATH", help = "ALT"}}
 --   runs.add_options(options)                  -- -K, --run-dir, -E, -H, --partial, --merge

@@ -451,7 +451,7 @@ static void spit(const char *p, const unsigned char *b, long n) {
     fclose(f);
 }
 
-/* The checksum exactly as the README states it (an independent reading of
+/* The checksum exactly as docs/scripting.md states it (an independent reading of
 ** the documented layout): little-endian 64-bit words, the last zero-padded;
 ** word i into lane i % 4 of FNV-1a lanes started at the offset basis ^ k;
 ** then h = byte count, and for each lane h = fmix64(h ^ lane). */
@@ -541,7 +541,7 @@ static void test_bad_states(void) {
 
 
 /* The documented layout of version 2, read back byte by byte, with the
-** checksum computed from the README's description; then states that pass
+** checksum computed from docs/scripting.md's description; then states that pass
 ** the checksum but break the layout (as a wrong writer would make them). */
 static void test_layout(void) {
     char err[ES_ERR_MAX] = "", *meta = NULL;

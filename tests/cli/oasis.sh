@@ -109,7 +109,7 @@ es_t run oasis --run-dir "$run" --alt-meanonly full $(case_opts $c) -j 1 2>/dev/
 wait $writers
 compare "$run" $c "FIFOs (six streams read at once, whatever -j)"
 
-# the README's drop-in: genbash's model half (here cat) unchanged, one
+# the drop-in of docs/oasis.md: genbash's model half (here cat) unchanged, one
 # evstream line for the whole output half, streams in fifo/ as genbash names them
 c=a_gul_allord_2p
 run=$(fresh $c dropin)

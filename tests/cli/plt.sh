@@ -166,7 +166,7 @@ same_file "$S/b2.csv" "$S/b0.csv" "a huge event between small ones: threads writ
 same_file "$S/b2q.csv" "$S/b0q.csv" "a huge event between small ones: threads write the serial bytes (QPLT)"
 is "$(cut -d, -f3 "$S/b0.csv" | uniq | tr '\n' ' ')" "EventId 1 2 3 " "events stay in stream order"
 
-# FIFO output, as in the README
+# FIFO output, as in docs/cli.md (plt)
 rm -f "$S/fifo"; mkfifo "$S/fifo"
 ( es run plt -i "$S/gen.bin" --run-dir "$S/run" -m "$S/fifo" ) &
 got=$(timeout 30 cat "$S/fifo" | wc -l); wait $!

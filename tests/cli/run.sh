@@ -126,10 +126,10 @@ for n in 1 2 3; do
 done
 is "$(grep -c '^-1,' "$S/th0.csv")" 400 "mixed rows: one marker row per event"
 
-# the worked example of the README runs as documented
-sed -n '/^-- bigloss.lua/,/^```$/p' README.md | sed '$d' >"$S/bigloss.lua"
+# the worked example of docs/scripting.md runs as documented
+sed -n '/^-- bigloss.lua/,/^```$/p' docs/scripting.md | sed '$d' >"$S/bigloss.lua"
 printf 'H 3 1 2 1\nR 1 1 10\nP 1 10\nP 2 30\nT\nR 2 1 10\nP 1 40\nP 2 40\nT\nR 3 2 10\nP 2 100\nT\n' | lua5.4 tests/cli/scripts/mkstream.lua >"$S/readme.bin"
 es run "$S/bigloss.lua" -t 30 -o "$S/big.csv" -i "$S/readme.bin" 2>"$S/err"
-is "$(cat "$S/big.csv" | tr '\n' ' ')" "EventId,SummaryId,MeanLoss,SDLoss 2,1,40.00,0.00 3,2,50.00,70.71 " "README example: rows above the threshold"
-like "$(sort "$S/err" | tr '\n' ' ')" "summary 1: 2 events, worst mean loss 40.00 summary 2: 1 events, worst mean loss 50.00" "README example: digest on stderr"
+is "$(cat "$S/big.csv" | tr '\n' ' ')" "EventId,SummaryId,MeanLoss,SDLoss 2,1,40.00,0.00 3,2,50.00,70.71 " "docs/scripting.md example: rows above the threshold"
+like "$(sort "$S/err" | tr '\n' ' ')" "summary 1: 2 events, worst mean loss 40.00 summary 2: 1 events, worst mean loss 50.00" "docs/scripting.md example: digest on stderr"
 done_testing

@@ -1,4 +1,4 @@
-# CLI tests of events in parts (README "Events in parts"): every bundled
+# CLI tests of events in parts (docs/scripting.md "Events in parts"): every bundled
 # script over every reference case gives byte-identical outputs whatever the
 # part size (EVSTREAM_PART_BYTES), and a giant event is read in bounded memory.
 . "$(dirname "$0")/lib.sh"

@@ -1,9 +1,9 @@
 #!/bin/sh
 # partition_job.sh K N RUN_DIR -- one event partition of a ground-up run: the
 # partition's loss stream, its summary stream, and every table and state the
-# final stage merges (tests/cli/partitions.sh, README "Partitioned and
-# distributed runs").  Any job runner starts one per partition: GNU parallel
-# (local or --sshlogin hosts), a Kubernetes Indexed Job, a Slurm array.
+# final stage merges (tests/cli/partitions.sh, docs/distributed.md).  Any job
+# runner starts one per partition: GNU parallel (local or --sshlogin hosts), a
+# Kubernetes Indexed Job, a Slurm array.
 #   RUN_DIR/input/   gulsummaryxref.csv, occurrence.bin, quantile.bin, periods.bin
 #   RUN_DIR/out/     written: csv/selt/pK.csv ... csv/qplt/pK.csv, the same in bin/*/pK.bin,
 #                    aal/pK.state, lec/pK.state
