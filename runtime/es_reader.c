@@ -89,7 +89,7 @@ typedef struct reader_ahead {
     atomic_uint_fast64_t made;  /* slots decoded (the decoding thread writes it) */
     atomic_uint_fast64_t freed; /* slots given back (the caller writes it) */
     atomic_uint_fast64_t pending; /* bytes of the slots made and not given back */
-    uint64_t taken;       /* the caller's: slots taken; it holds slot taken - 1 while taken > freed */
+    atomic_uint_fast64_t taken; /* slots taken by the caller; it holds slot taken - 1 while taken > freed */
     atomic_int wants_room, wants_ready, stop;
     int wake[2];          /* pipe: a byte ends the thread's waits for input */
     int woken;
@@ -631,7 +631,7 @@ static void ahead_signal(reader_ahead *a, pthread_cond_t *c) {
 ** go to a waiting caller now rather than when half the ring is full. */
 static void reader_ahead_flush(es_reader *r) {
     reader_ahead *a = r->ahead;
-    if (atomic_load(&a->wants_ready) && atomic_load(&a->made) > a->taken) ahead_signal(a, &a->ready);
+    if (atomic_load(&a->wants_ready) && atomic_load(&a->made) > atomic_load(&a->taken)) ahead_signal(a, &a->ready);
 }
 
 /* The ring is full for the decoding thread (which has made `made` slots):
@@ -679,7 +679,8 @@ static void *reader_ahead_main(void *arg) {
         s->bytes = (uint64_t)s->batch.cap_pairs * 8 + (uint64_t)s->batch.cap_rec * 20; /* about: what it holds */
         atomic_fetch_add(&a->pending, s->bytes);
         atomic_store(&a->made, ++made);
-        if (atomic_load(&a->wants_ready) && (rc != 1 || made - a->taken >= AHEAD_HALF)) ahead_signal(a, &a->ready);
+        if (atomic_load(&a->wants_ready) && (rc != 1 || made - atomic_load(&a->taken) >= AHEAD_HALF))
+            ahead_signal(a, &a->ready);
     } while (rc == 1);
     return NULL;
 }
@@ -708,6 +709,7 @@ static int reader_ahead_start(es_reader *r) {
     a->wake[0] = a->wake[1] = -1;
     atomic_init(&a->made, 0);
     atomic_init(&a->freed, 0);
+    atomic_init(&a->taken, 0);
     atomic_init(&a->pending, 0);
     atomic_init(&a->wants_room, 0);
     atomic_init(&a->wants_ready, 0);
@@ -755,22 +757,22 @@ static int reader_ahead_start(es_reader *r) {
 static int reader_ahead_next(es_reader *r, es_batch **out) {
     reader_ahead *a = r->ahead;
     reader_slot *s;
-    uint64_t made;
+    uint64_t made, taken = atomic_load(&a->taken); /* only this thread writes it */
     int rc;
-    if (a->taken > atomic_load(&a->freed)) { /* give back slot taken - 1 */
-        reader_slot *g = &a->slot[(a->taken - 1) % READER_AHEAD_SLOTS];
+    if (taken > atomic_load(&a->freed)) { /* give back slot taken - 1 */
+        reader_slot *g = &a->slot[(taken - 1) % READER_AHEAD_SLOTS];
         /* given back empty and small: only the batches waiting hold the
         ** memory of large events (a slot is reused only SLOTS events later) */
         es_batch_shrink(&g->batch, READER_AHEAD_KEEP_PAIRS, READER_AHEAD_KEEP_PAIRS / 8);
         atomic_fetch_sub(&a->pending, g->bytes);
-        atomic_store(&a->freed, a->taken);
+        atomic_store(&a->freed, taken);
         if (atomic_load(&a->wants_room) && !ahead_full(a, atomic_load(&a->made), 1)) ahead_signal(a, &a->room);
     }
     made = atomic_load(&a->made);
-    if (made == a->taken) {
+    if (made == taken) {
         pthread_mutex_lock(&a->mu);
         atomic_store(&a->wants_ready, 1);
-        while ((made = atomic_load(&a->made)) == a->taken) {
+        while ((made = atomic_load(&a->made)) == taken) {
             struct timespec t;
             if (es_interrupted && !a->woken) { /* the thread may sit in a read: wake it */
                 ssize_t w = write(a->wake[1], "x", 1);
@@ -783,11 +785,11 @@ static int reader_ahead_next(es_reader *r, es_batch **out) {
         atomic_store(&a->wants_ready, 0);
         pthread_mutex_unlock(&a->mu);
     }
-    s = &a->slot[a->taken % READER_AHEAD_SLOTS];
+    s = &a->slot[taken % READER_AHEAD_SLOTS];
     rc = s->rc;
     r->cstats = s->stats;
     if (rc == 1) { /* an end or an error is not taken: asked again, the same answer */
-        a->taken++;
+        atomic_store(&a->taken, taken + 1);
         *out = &s->batch;
     }
     return rc;
