@@ -1033,6 +1033,7 @@ static int acc_file_open(acc_file *f, const char *path, char *err, size_t errlen
         return -1;
     }
     acc_sum_init(&f->c);
+    if (es_io_claim_aux(f->fd, path, "state", err, errlen)) goto fail; /* no output of the run may replace it */
     if (fstat(f->fd, &st) || !S_ISREG(st.st_mode)) {
         acc_err(err, errlen, "%s: not a regular file", path);
         goto fail;

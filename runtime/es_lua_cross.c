@@ -958,8 +958,20 @@ static const luaL_Reg vec_kernels[] = {{"add", vec_m_add},
                                        {NULL, NULL}};
 static const luaL_Reg groups_meth[] = {{"of", groups_m_of}, {"max", groups_m_max}, {"rows", groups_m_rows}, {NULL, NULL}};
 
+/* evstream.claim_input(path, role) -> true | nil, msg: under `evstream
+** run`, path is an input of the run from now on (for what a script reads
+** itself: an output on it is refused, naming role). */
+static int l_claim_input(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1), *role = luaL_checkstring(L, 2);
+    char err[ES_ERR_MAX];
+    if (es_io_claim_path(path, role, err, sizeof err)) return es_lua_fail(L, "%s", err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* Module functions. */
-static const luaL_Reg cross_funcs[] = {{"occurrence", l_occurrence},
+static const luaL_Reg cross_funcs[] = {{"claim_input", l_claim_input},
+                                       {"occurrence", l_occurrence},
                                        {"date", l_date},
                                        {"groups", l_groups},
                                        {"periods", l_periods},

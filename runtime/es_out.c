@@ -53,12 +53,16 @@ typedef struct io_entry {
     char *base;
     int is_stdout;
     char *name;
+    char *role;           /* an input's part in the run ("period weights"), or NULL */
 } io_entry;
 
 static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;
 static io_entry *io_tab;
 static size_t io_n, io_cap;
 static unsigned long io_counter; /* temporary names made by this process */
+/* The run scope: the owner of what the run has read, for the rest of it. */
+static int io_scope;
+static const char io_run = 0;
 
 static int io_same(const io_file *a, const io_file *b) {
     return a->set && b->set && a->dev == b->dev && a->ino == b->ino;
@@ -98,6 +102,7 @@ static void io_remove(const void *owner, int kind) {
         if (e->owner == owner && (!kind || e->kind == kind)) {
             free(e->name);
             free(e->base);
+            free(e->role);
             *e = io_tab[--io_n];
         } else {
             i++;
@@ -118,7 +123,17 @@ static void io_clash(char *err, size_t errlen, const char *name, const char *oth
     else snprintf(err, errlen, "%s: the same file as %s %s%s", name, other_kind, other, tail);
 }
 
-int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen) {
+/* " (ROLE)" of an input entry, or "". */
+static void io_role_of(const io_entry *e, char *buf, size_t n) {
+    if (e->role) snprintf(buf, n, " (%s)", e->role);
+    else buf[0] = 0;
+}
+
+/* Claim fd as an input of owner (role: its part, NULL for a stream).
+** dedupe: a file the owner already claimed is fine (an auxiliary file
+** loaded twice, by two composed scripts), else "given twice". */
+static int io_claim_in(const void *owner, int fd, const char *name, const char *role, int dedupe, char *err,
+                       size_t errlen) {
     struct stat st;
     io_entry e;
     size_t i;
@@ -132,16 +147,24 @@ int es_io_claim_input(const void *owner, int fd, const char *name, char *err, si
     for (i = 0; i < io_n && !rc; i++) {
         const io_entry *o = &io_tab[i];
         if (o->kind == IO_OUTPUT && (io_same(&o->file, &e.file) || io_same(&o->tmp, &e.file))) {
-            io_clash(err, errlen, name, o->name, "is an output of this run; it cannot also be an input", "output",
-                     "; it cannot also be an input");
+            char tail[ES_ERR_MAX];
+            snprintf(tail, sizeof tail, "; it cannot also be an input%s%s%s", role ? " (" : "", role ? role : "",
+                     role ? ")" : "");
+            if (!strcmp(name, o->name)) snprintf(err, errlen, "%s: is an output of this run%s", name, tail);
+            else snprintf(err, errlen, "%s: the same file as output %s%s", name, o->name, tail);
             rc = -1;
         } else if (o->kind == IO_INPUT && o->owner == owner && io_same(&o->file, &e.file)) {
+            if (dedupe) {
+                pthread_mutex_unlock(&io_lock);
+                return 0;
+            }
             io_clash(err, errlen, name, o->name, "given twice as an input", "input", ", given twice");
             rc = -1;
         }
     }
-    if (!rc && (!(e.name = io_strdup(name)) || io_add(&e))) {
+    if (!rc && (!(e.name = io_strdup(name)) || (role && !(e.role = io_strdup(role))) || io_add(&e))) {
         free(e.name);
+        free(e.role);
         snprintf(err, errlen, "%s: out of memory", name);
         rc = -1;
     }
@@ -149,10 +172,37 @@ int es_io_claim_input(const void *owner, int fd, const char *name, char *err, si
     return rc;
 }
 
+int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen) {
+    return io_claim_in(owner, fd, name, NULL, 0, err, errlen);
+}
+
 void es_io_release(const void *owner) {
+    size_t i;
     pthread_mutex_lock(&io_lock);
-    io_remove(owner, IO_INPUT);
+    if (io_scope) { /* what the run read stays the run's until it ends */
+        for (i = 0; i < io_n; i++)
+            if (io_tab[i].kind == IO_INPUT && io_tab[i].owner == owner) io_tab[i].owner = &io_run;
+    } else {
+        io_remove(owner, IO_INPUT);
+    }
     pthread_mutex_unlock(&io_lock);
+}
+
+void es_io_run_scope(int on) { io_scope = on; }
+
+int es_io_claim_aux(int fd, const char *name, const char *role, char *err, size_t errlen) {
+    if (!io_scope) return 0;
+    return io_claim_in(&io_run, fd, name, role, 1, err, errlen);
+}
+
+int es_io_claim_path(const char *path, const char *role, char *err, size_t errlen) {
+    int fd, rc;
+    if (!io_scope) return 0;
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* O_NONBLOCK: a FIFO is not waited for */
+    if (fd < 0) return 0; /* the loader that reads it says why */
+    rc = es_io_claim_aux(fd, path, role, err, errlen);
+    close(fd);
+    return rc;
 }
 
 /* The directory of path and its last component (base points into path). */
@@ -191,8 +241,11 @@ static int io_claim_output(io_entry *e, const char *name, char *err, size_t errl
     for (i = 0; i < io_n && !rc; i++) {
         const io_entry *o = &io_tab[i];
         if (o->kind == IO_INPUT && io_same(&o->file, &e->file)) {
-            io_clash(err, errlen, name, o->name, "is an input of this run; it cannot also be an output", "input",
-                     "; it cannot also be an output");
+            char role[ES_ERR_MAX / 2], what[ES_ERR_MAX];
+            io_role_of(o, role, sizeof role);
+            snprintf(what, sizeof what, "is an input of this run%s; it cannot also be an output", role);
+            if (strcmp(name, o->name)) snprintf(what, sizeof what, "%s; it cannot also be an output", role);
+            io_clash(err, errlen, name, o->name, what, "input", what);
             rc = -1;
         } else if (o->kind == IO_OUTPUT &&
                    ((e->is_stdout && o->is_stdout) || io_same(&o->file, &e->file) ||

@@ -329,8 +329,21 @@ int es_out_stdout_gone(void);
 ** registered.  Thread-safe.  es_out_close forgets an output. */
 /* Claim fd as an input of owner: 0, or -1 with "NAME: ..." in err. */
 int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen);
-/* Forget every input owner claimed (safe when it claimed none). */
+/* Forget every input owner claimed (safe when it claimed none); in a run
+** scope the claims stay, as the run's. */
 void es_io_release(const void *owner);
+/* The run scope (`evstream run` turns it on): one process is one run, so
+** what it has read stays claimed until it exits -- a stream after its
+** reader closed, and the auxiliary files below -- and no output may
+** replace any of it.  Off (the default for embedders): the auxiliary
+** claims are not made and a reader's claims end with it. */
+void es_io_run_scope(int on);
+/* In a run scope, claim the open file fd (an occurrence, weights, a
+** state...; role names it in messages: "period weights") as an input of
+** the run: 0, or -1 with "NAME: is an output of this run ..." in err. */
+int es_io_claim_aux(int fd, const char *name, const char *role, char *err, size_t errlen);
+/* The same by path (opened to be claimed; a missing file claims nothing). */
+int es_io_claim_path(const char *path, const char *role, char *err, size_t errlen);
 
 /* ---- exact number formatting (es_numfmt.c) ----
 ** Write what printf("%.<prec>f", (double)v) writes, prec 0..9, with no
