@@ -158,12 +158,18 @@ end
 -- The first state is loaded; the others are streamed into it (merge_file:
 -- no memory for them), each checked against the first before it is read.
 local function merge_states()
-  local acc, first, seen = nil, nil, {}
+  local acc, first, seen, ids = nil, nil, {}, {}
   for _, path in ipairs(states) do
     if seen[path] then fail("%s: state given twice (its events would count twice)", path) end
     seen[path] = true
     local function agree(meta)
       local m = parse_meta(path, meta)
+      -- the same state under another name, a link or a copy: one identity
+      if ids[m.id] then
+        fail("%s: state given twice: the same state as %s (state id %s); its events would count twice",
+          path, ids[m.id], m.id)
+      end
+      ids[m.id] = path
       if m.occurrence ~= occ:fingerprint() then
         fail("%s: made with another occurrence file than %s", path, OCC_PATH)
       end

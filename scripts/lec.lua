@@ -261,11 +261,17 @@ local state_of = {}   -- --merge: events.bin path -> {dir =, m = the state's met
 local function stream_paths()
   if opts.merge then
     if #cli_inputs > 0 then fail("--merge reads states, not streams: drop -i") end
-    local seen, paths = {}, {}
+    local seen, ids, paths = {}, {}, {}
     for i, dir in ipairs(states) do
       if seen[dir] then fail("%s: state given twice (its events would count twice)", dir) end
       seen[dir] = true
       local m = read_meta(dir)
+      -- the same state under another name, a link or a copy: one identity
+      if ids[m.id] then
+        fail("%s: state given twice: the same state as %s (state id %s); its events would count twice",
+          dir, ids[m.id], m.id)
+      end
+      ids[m.id] = dir
       max_id = math.max(max_id, m.max_summary_id)
       paths[i] = dir .. "/events.bin"
       state_of[paths[i]] = {dir = dir, m = m}
