@@ -125,7 +125,7 @@ static void test_run_scope(void) {
     char err[ES_ERR_MAX];
     const char *w = tf_path("periods.bin");
     FILE *f = fopen(w, "wb");
-    es_out *o;
+    es_out *o = NULL;
     fputs("x", f);
     fclose(f);
     TAP_OK(es_io_claim_path(w, "period weights", err, sizeof err) == 0 && (o = es_out_open(w, err, sizeof err)) != NULL,
