@@ -773,7 +773,7 @@ int es_acc_merge(es_acc *dst, const es_acc *src, char *err, size_t errlen) {
 #define ACC_FNV_BASIS 0xCBF29CE484222325ull
 #define ACC_FNV_PRIME 0x100000001B3ull
 
-typedef struct acc_sum { uint64_t l[4], n; unsigned char buf[32]; unsigned nb; } acc_sum;
+typedef es_sum acc_sum; /* evstream.h: es_out sums what it writes with it too */
 
 static void acc_sum_init(acc_sum *c) {
     int k;
@@ -842,6 +842,10 @@ static uint64_t acc_sum_end(acc_sum *c) {
     for (k = 0; k < 4; k++) h = acc_fmix(h ^ c->l[k]);
     return h;
 }
+
+void es_sum_init(es_sum *c) { acc_sum_init(c); }
+void es_sum_add(es_sum *c, const void *data, size_t n) { acc_sum_add(c, data, n); }
+uint64_t es_sum_end(es_sum *c) { return acc_sum_end(c); }
 
 static uint32_t acc_flags(const es_acc_opts *o) {
     return (uint32_t)o->op | (o->f64 ? 4u : 0u) | (o->positive_only ? 8u : 0u) | (o->touch ? 16u : 0u);
@@ -1033,6 +1037,7 @@ static int acc_file_open(acc_file *f, const char *path, char *err, size_t errlen
         return -1;
     }
     acc_sum_init(&f->c);
+    if (es_io_claim_aux(f->fd, path, "state", err, errlen)) goto fail; /* no output of the run may replace it */
     if (fstat(f->fd, &st) || !S_ISREG(st.st_mode)) {
         acc_err(err, errlen, "%s: not a regular file", path);
         goto fail;
@@ -1092,10 +1097,31 @@ fail:
     return -1;
 }
 
+/* The keys of f into keys, a piece at a time, each piece checked for the
+** ascending order as it arrives: a forged or damaged header (millions of
+** keys over a sparse file: zeros) fails at its first bad key, not after
+** the whole file was read. -1 with the message. */
+static int acc_read_keys(acc_file *f, es_acc_key *keys, char *err, size_t errlen) {
+    size_t per = ACC_IO_PIECE / sizeof *keys, i, k, n = (size_t)f->nkeys;
+    for (i = 0; i < n; i += k) {
+        size_t j;
+        k = n - i < per ? n - i : per;
+        if (acc_read(f->fd, f->path, &f->off, keys + i, k * sizeof *keys, &f->c, err, errlen)) return -1;
+        for (j = i ? i : 1; j < i + k; j++)
+            if (acc_ord(keys[j].id, keys[j].group) <= acc_ord(keys[j - 1].id, keys[j - 1].group)) {
+                acc_err(err, errlen, "%s: byte %" PRIu64 ": key (%d, %d) out of order: the state is corrupted",
+                        f->path, f->koff + (uint64_t)j * sizeof *keys, keys[j].id, keys[j].group);
+                return -1;
+            }
+    }
+    return 0;
+}
+
 /* Read the checksum at the end of the file and compare; then what a wrong
 ** writer could have got wrong although the checksum holds: the meta
-** padding and the key order. -1 with the message. */
-static int acc_file_verify(acc_file *f, const es_acc_key *keys, char *err, size_t errlen) {
+** padding (the key order was checked as the keys came). -1 with the
+** message. */
+static int acc_file_verify(acc_file *f, char *err, size_t errlen) {
     uint64_t got, chk = acc_sum_end(&f->c);
     size_t i, pad = acc_meta_pad(f->mlen);
     if (acc_read(f->fd, f->path, &f->off, &got, 8, NULL, err, errlen)) return -1;
@@ -1110,12 +1136,6 @@ static int acc_file_verify(acc_file *f, const es_acc_key *keys, char *err, size_
             return -1;
         }
     f->meta[f->mlen] = '\0';
-    for (i = 1; i < f->nkeys; i++)
-        if (acc_ord(keys[i].id, keys[i].group) <= acc_ord(keys[i - 1].id, keys[i - 1].group)) {
-            acc_err(err, errlen, "%s: byte %" PRIu64 ": key (%d, %d) out of order: the state is corrupted", f->path,
-                    f->koff + (uint64_t)i * sizeof *keys, keys[i].id, keys[i].group);
-            return -1;
-        }
     return 0;
 }
 
@@ -1135,14 +1155,13 @@ es_acc *es_acc_load(const char *path, char **meta, char *err, size_t errlen) {
             goto fail;
         }
     }
-    if (f.nkeys && acc_read(f.fd, path, &f.off, a->keys, (size_t)f.nkeys * sizeof *a->keys, &f.c, err, errlen))
-        goto fail;
+    if (acc_read_keys(&f, a->keys, err, errlen)) goto fail;
     for (i = 0; (uint64_t)i * a->kpc < f.nkeys; i++) {
         uint64_t left = f.nkeys - (uint64_t)i * a->kpc;
         size_t k = left < a->kpc ? (size_t)left : a->kpc;
         if (acc_read(f.fd, path, &f.off, a->chunks[i], k * a->stride, &f.c, err, errlen)) goto fail;
     }
-    if (acc_file_verify(&f, a->keys, err, errlen)) goto fail;
+    if (acc_file_verify(&f, err, errlen)) goto fail;
     a->nkeys = (size_t)f.nkeys;
     a->hash_stale = 1; /* filled when a key is first looked up */
     a->inorder = 1;
@@ -1201,7 +1220,7 @@ int es_acc_merge_file(es_acc *dst, const char *path, char **meta, char *err, siz
     es_acc_key *keys = NULL;
     unsigned char *buf = NULL;
     size_t per, i, m;
-    uint64_t roff;
+    uint64_t roff, kbytes = 0;
     acc_sum after_keys;
     int rc = -1;
     if (meta) *meta = NULL;
@@ -1216,13 +1235,24 @@ int es_acc_merge_file(es_acc *dst, const char *path, char **meta, char *err, siz
         }
     }
     per = ACC_IO_PIECE / f.stride ? ACC_IO_PIECE / f.stride : 1;
+    /* the keys are held while the file is merged: they count against the
+    ** budget (released at the end), checked before they are allocated */
+    kbytes = f.nkeys * sizeof *keys + (uint64_t)per * f.stride;
+    {
+        char inner[ES_ERR_MAX];
+        if (acc_charge(dst, kbytes, (size_t)f.nkeys, inner, sizeof inner)) {
+            acc_err(err, errlen, "%s: %s", path, inner);
+            kbytes = 0;
+            goto done;
+        }
+    }
     keys = malloc((f.nkeys ? (size_t)f.nkeys : 1) * sizeof *keys);
     buf = malloc(per * f.stride);
     if (!keys || !buf) {
         acc_oom(err, errlen, f.nkeys * sizeof *keys + per * f.stride);
         goto done;
     }
-    if (f.nkeys && acc_read(f.fd, path, &f.off, keys, (size_t)f.nkeys * sizeof *keys, &f.c, err, errlen)) goto done;
+    if (acc_read_keys(&f, keys, err, errlen)) goto done;
     /* First pass: the checksum over the whole file, so that a corrupted
     ** state changes nothing in dst. The records go through one buffer that
     ** stays in cache: no memory for the state itself. */
@@ -1232,7 +1262,7 @@ int es_acc_merge_file(es_acc *dst, const char *path, char **meta, char *err, siz
         m = f.nkeys - i < per ? (size_t)(f.nkeys - i) : per;
         if (acc_read(f.fd, path, &f.off, buf, m * f.stride, &f.c, err, errlen)) goto done;
     }
-    if (acc_file_verify(&f, keys, err, errlen)) goto done;
+    if (acc_file_verify(&f, err, errlen)) goto done;
     /* Second pass: the records again, merged; summed again, in case the
     ** file changed in between. */
     if (lseek(f.fd, (off_t)roff, SEEK_SET) != (off_t)roff) {
@@ -1261,6 +1291,7 @@ int es_acc_merge_file(es_acc *dst, const char *path, char **meta, char *err, siz
     }
     rc = 0;
 done:
+    dst->bytes -= kbytes;
     acc_file_close(&f);
     free(keys);
     free(buf);

@@ -192,10 +192,14 @@ typedef struct lec_tail {
     size_t nseg, capseg;
 } lec_tail;
 
+/* NULL means out of memory, always: so a request for nothing on a buffer not
+** yet allocated (a summary whose records hold only special sidx has no
+** sample item, issue 24) still allocates one, rather than returning the
+** NULL it holds. */
 static void *lec_grow(void *p, size_t *cap, size_t need, size_t size) {
     size_t c = *cap ? *cap : 64;
     void *q;
-    if (need <= *cap) return p;
+    if (need <= *cap && p) return p;
     while (c < need) c *= 2;
     q = realloc(p, c * size);
     if (q) *cap = c;

@@ -9,9 +9,12 @@
 ** data, or nil and the loader's one-line message; misuse raises.
 */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "es_lua.h"
 #include "evstream.h"
@@ -958,8 +961,95 @@ static const luaL_Reg vec_kernels[] = {{"add", vec_m_add},
                                        {NULL, NULL}};
 static const luaL_Reg groups_meth[] = {{"of", groups_m_of}, {"max", groups_m_max}, {"rows", groups_m_rows}, {NULL, NULL}};
 
+/* ---- what states are checked with ---- */
+
+/* 16 hex digits of a checksum. */
+static void cross_pushsum(lua_State *L, uint64_t sum) {
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)sum);
+    lua_pushstring(L, hex);
+}
+
+/* evstream.checksum(s) -> the state checksum of the bytes of s (hex). */
+static int l_checksum(lua_State *L) {
+    size_t n;
+    const char *p = luaL_checklstring(L, 1, &n);
+    es_sum c;
+    es_sum_init(&c);
+    es_sum_add(&c, p, n);
+    cross_pushsum(L, es_sum_end(&c));
+    return 1;
+}
+
+/* evstream.checksum_file(path [, role]) -> hex, bytes | nil, msg: the
+** checksum of the whole file (as w:checksum() of the writer that wrote
+** it), read through one buffer.  role: claim the file as an input of the
+** run first (es_io_claim_aux). */
+static int l_checksum_file(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1), *role = luaL_optstring(L, 2, NULL);
+    char err[ES_ERR_MAX];
+    unsigned char *buf;
+    uint64_t total = 0;
+    es_sum c;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), e = 0;
+    if (fd < 0) return es_lua_fail(L, "%s: %s", path, strerror(errno));
+    if (role && es_io_claim_aux(fd, path, role, err, sizeof err)) {
+        close(fd);
+        return es_lua_fail(L, "%s", err);
+    }
+    if (!(buf = malloc((size_t)1 << 20))) {
+        close(fd);
+        return luaL_error(L, "out of memory");
+    }
+    es_sum_init(&c);
+    for (;;) {
+        ssize_t k;
+        if (es_interrupted) { /* a large state: stop within a megabyte (issue 15) */
+            e = EINTR;
+            break;
+        }
+        k = read(fd, buf, (size_t)1 << 20);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) e = errno;
+        if (k <= 0) break;
+        es_sum_add(&c, buf, (size_t)k);
+        total += (uint64_t)k;
+    }
+    free(buf);
+    close(fd);
+    if (e == EINTR && es_interrupted) return es_lua_fail(L, "%s: interrupted by signal %d", path, (int)es_interrupted);
+    if (e) return es_lua_fail(L, "%s: read error: %s", path, strerror(e));
+    cross_pushsum(L, es_sum_end(&c));
+    lua_pushinteger(L, (lua_Integer)total);
+    return 2;
+}
+
+/* evstream.random_id() -> 32 hex digits of 128 random bits (a state's
+** identity: two states with the same one are the same state). */
+static int l_random_id(lua_State *L) {
+    char hex[33];
+    if (es_random_hex128(hex)) return es_lua_fail(L, "/dev/urandom: cannot read random bytes");
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* evstream.claim_input(path, role) -> true | nil, msg: under `evstream
+** run`, path is an input of the run from now on (for what a script reads
+** itself: an output on it is refused, naming role). */
+static int l_claim_input(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1), *role = luaL_checkstring(L, 2);
+    char err[ES_ERR_MAX];
+    if (es_io_claim_path(path, role, err, sizeof err)) return es_lua_fail(L, "%s", err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* Module functions. */
-static const luaL_Reg cross_funcs[] = {{"occurrence", l_occurrence},
+static const luaL_Reg cross_funcs[] = {{"checksum", l_checksum},
+                                       {"checksum_file", l_checksum_file},
+                                       {"random_id", l_random_id},
+                                       {"claim_input", l_claim_input},
+                                       {"occurrence", l_occurrence},
                                        {"date", l_date},
                                        {"groups", l_groups},
                                        {"periods", l_periods},

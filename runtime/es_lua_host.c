@@ -556,6 +556,7 @@ int es_cli_run(int argc, char **argv) {
     host_L = L;
     es_catch_signals(host_on_signal);
     es_out_defer_commits(1); /* a script's own commits wait for the end of the run */
+    es_io_run_scope(1);      /* what the run reads stays claimed: no output of it may replace it */
     lua_pushcfunction(L, host_pmain);
     lua_pushlightuserdata(L, &c);
     rc = lua_pcall(L, 1, 0, 0);

@@ -197,6 +197,13 @@ static int l_read_f32_file(lua_State *L) {
     size_t k, i;
     f = fopen(path, "rb");
     if (!f) return es_lua_fail(L, "%s: %s", path, strerror(errno));
+    {
+        char err[ES_ERR_MAX];
+        if (es_io_claim_aux(fileno(f), path, "float32 values", err, sizeof err)) { /* no output may replace it */
+            fclose(f);
+            return es_lua_fail(L, "%s", err);
+        }
+    }
     while ((k = fread(buf, ES_FIELD_SIZE, 1024, f)) > 0) {
         size_t at = x->n;
         if (vec_resize(x, at + k)) {

@@ -425,7 +425,8 @@ static int stream_tostring(lua_State *L) {
     return writer_tostring(L, STREAM_MT, ((writer_stream *)luaL_checkudata(L, 1, STREAM_MT))->o);
 }
 
-/* evstream.stream{path=, source=3, agg=1, len_sample=N, summary_set_id=1} */
+/* evstream.stream{path=, source=3, agg=1, len_sample=N, summary_set_id=1,
+** checksum=false} (checksum: sum every byte written, for w:checksum()) */
 static int l_stream(lua_State *L) {
     writer_stream *s;
     es_info info;
@@ -447,6 +448,7 @@ static int l_stream(lua_State *L) {
     luaL_setmetatable(L, STREAM_MT);
     s->o = writer_open_out(L, 1, err, sizeof err);
     if (!s->o) return es_lua_fail(L, "%s", err);
+    if (es_lua_optbool(L, 1, "checksum", 0) && es_out_hash(s->o)) return luaL_error(L, "out of memory");
     s->info = info;
     s->info.header_size = es_info_write(&info, hdr);
     if (es_out_write(s->o, hdr, s->info.header_size)) return es_lua_write_fail(L, s->o);
@@ -675,6 +677,72 @@ static int l_csv_stream(lua_State *L) {
 
 /* ==== registration ==== */
 
+/* w:checksum() -> the checksum of the bytes written so far (16 hex
+** digits: README "Saved state"), their count; the stream must have been
+** opened with checksum = true. */
+static int stream_m_checksum(lua_State *L) {
+    writer_stream *s = stream_check(L);
+    uint64_t sum, bytes;
+    char hex[17];
+    int e = es_out_digest(s->o, &sum, &bytes);
+    if (e == EINVAL) return luaL_error(L, "the stream was not opened with checksum = true");
+    if (e) return es_lua_write_fail(L, s->o);
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)sum);
+    lua_pushstring(L, hex);
+    lua_pushinteger(L, (lua_Integer)bytes);
+    return 2;
+}
+
+/* ==== directory outputs: evstream.state_dir(path) ==== */
+
+#define STATEDIR_MT "evstream.state_dir"
+
+typedef struct writer_dir {
+    es_out *o;            /* NULL once closed */
+} writer_dir;
+
+static int dir_finish(lua_State *L, int commit) {
+    writer_dir *d = luaL_checkudata(L, 1, STATEDIR_MT);
+    char name[ES_ERR_MAX], msg[ES_ERR_MAX];
+    int e;
+    if (!d->o) return es_lua_close_result(L, NULL);
+    es_lua_track(L, 1, 0);
+    snprintf(name, sizeof name, "%s", es_out_name(d->o));
+    e = es_out_close(d->o, commit);
+    d->o = NULL;
+    if (e && commit) snprintf(msg, sizeof msg, "%s: %s", name, strerror(e));
+    return es_lua_close_result(L, e && commit ? msg : NULL);
+}
+ES_LUA_CLOSERS(dir, dir_finish)
+
+static int dir_tostring(lua_State *L) {
+    return writer_tostring(L, STATEDIR_MT, ((writer_dir *)luaL_checkudata(L, 1, STATEDIR_MT))->o);
+}
+
+/* d:path() -> the temporary directory to write the files into. */
+static int dir_m_path(lua_State *L) {
+    writer_dir *d = luaL_checkudata(L, 1, STATEDIR_MT);
+    if (!d->o) return luaL_error(L, "attempt to use a closed state_dir");
+    lua_pushstring(L, d->o->tmp);
+    return 1;
+}
+
+/* evstream.state_dir(path) -> a directory that appears at path only when
+** complete (es_out_open_dir): its files go into d:path(); d:close()
+** (after theirs) puts it in place, replacing a directory there; a failed
+** run, d:abort() or __gc removes it.  nil, msg when refused. */
+static int l_state_dir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char err[ES_ERR_MAX];
+    writer_dir *d = lua_newuserdatauv(L, sizeof *d, 0);
+    d->o = NULL;
+    luaL_setmetatable(L, STATEDIR_MT);
+    d->o = es_out_open_dir(path, err, sizeof err);
+    if (!d->o) return es_lua_fail(L, "%s", err);
+    es_lua_track(L, -1, 1);
+    return 1;
+}
+
 static const luaL_Reg table_meth[] = {{"row", table_m_row},         {"rows", table_m_rows},   {"pairs", table_m_pairs},
                                       {"records", table_m_records}, {"count", table_m_count}, {"close", table_m_close},
                                       {"abort", table_m_abort},     {NULL, NULL}};
@@ -683,8 +751,11 @@ static const luaL_Reg table_meta[] = {
 static const luaL_Reg stream_meth[] = {{"record", stream_m_record}, {"pair", stream_m_pair},
                                        {"pairs", stream_m_pairs},   {"terminate", stream_m_terminate},
                                        {"copy", stream_m_copy},     {"offset", stream_m_offset},
+                                       {"checksum", stream_m_checksum},
                                        {"close", stream_m_close},   {"abort", stream_m_abort},
                                        {NULL, NULL}};
+static const luaL_Reg dir_meth[] = {{"path", dir_m_path}, {"close", dir_m_close}, {"abort", dir_m_abort}, {NULL, NULL}};
+static const luaL_Reg dir_meta[] = {{"__gc", dir_gc}, {"__close", dir_tbc}, {"__tostring", dir_tostring}, {NULL, NULL}};
 static const luaL_Reg stream_meta[] = {
     {"__gc", stream_gc}, {"__close", stream_tbc}, {"__tostring", stream_tostring}, {NULL, NULL}};
 static const luaL_Reg csv_meth[] = {{"feed", csv_m_feed},   {"feed_string", csv_m_feed_string},
@@ -705,6 +776,7 @@ static const luaL_Reg writer_funcs[] = {{"table", l_table},
                                         {"stream", l_stream},
                                         {"csv_stream", l_csv_stream},
                                         {"commit_outputs", l_commit_outputs},
+                                        {"state_dir", l_state_dir},
                                         {NULL, NULL}};
 
 void es_lua_open_writer(lua_State *L) {
@@ -712,5 +784,6 @@ void es_lua_open_writer(lua_State *L) {
     es_lua_newmeta(L, TABLE_MT, table_meta, table_meth);
     es_lua_newmeta(L, STREAM_MT, stream_meta, stream_meth);
     es_lua_newmeta(L, CSVSTREAM_MT, csv_meta, csv_meth);
+    es_lua_newmeta(L, STATEDIR_MT, dir_meta, dir_meth);
     luaL_setfuncs(L, writer_funcs, 0);
 }

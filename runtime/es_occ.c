@@ -34,13 +34,19 @@ static void occ_err(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 /* The whole file in a malloc'ed buffer (NUL-terminated for the CSV
-** parsers); NULL with the message in err. */
-static char *occ_readfile(const char *path, size_t *len, char *err, size_t errlen) {
+** parsers); NULL with the message in err.  The file is claimed as an
+** input of the run first (role: its part, for messages): no output of
+** the run may replace it. */
+static char *occ_readfile(const char *path, const char *role, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t cap = 0, n = 0;
     if (!f) {
         occ_err(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (es_io_claim_aux(fileno(f), path, role, err, errlen)) {
+        fclose(f);
         return NULL;
     }
     for (;;) {
@@ -678,7 +684,7 @@ fail:
 
 es_occurrence *es_occ_load(const char *path, char *err, size_t errlen) {
     size_t len = 0;
-    char *text = occ_readfile(path, &len, err, errlen);
+    char *text = occ_readfile(path, "occurrence", &len, err, errlen);
     es_occurrence *o;
     if (!text) return NULL;
     o = occ_is_csv(path) ? occ_load_csv(path, text, len, err, errlen)
@@ -721,7 +727,7 @@ double *es_periods_load(const char *path, int32_t nperiods, char *err, size_t er
         occ_err(err, errlen, "%s: no_of_periods %d (must be >= 1)", path, nperiods);
         return NULL;
     }
-    text = occ_readfile(path, &len, err, errlen);
+    text = occ_readfile(path, "period weights", &len, err, errlen);
     if (!text) return NULL;
     w = calloc((size_t)nperiods + 1, sizeof *w);
     seen = calloc((size_t)nperiods + 1, 1);
@@ -792,10 +798,10 @@ fail:
 ** .csv form; check(v, where) returns NULL or what is wrong with a value. */
 typedef const char *(*occ_check_fn)(const void *v, const void *prev);
 
-static void *occ_load_list(const char *path, const char *column, int is_float, occ_check_fn check, size_t *n,
-                           char *err, size_t errlen) {
+static void *occ_load_list(const char *path, const char *column, const char *role, int is_float, occ_check_fn check,
+                           size_t *n, char *err, size_t errlen) {
     size_t len = 0, cap = 0, k = 0, i;
-    char *text = occ_readfile(path, &len, err, errlen);
+    char *text = occ_readfile(path, role, &len, err, errlen);
     unsigned char *out = NULL;
     const char *bad;
     if (!text) return NULL;
@@ -894,11 +900,11 @@ static const char *occ_check_q(const void *v, const void *prev) {
 }
 
 int32_t *es_returnperiods_load(const char *path, size_t *n, char *err, size_t errlen) {
-    return occ_load_list(path, "return_period", 0, occ_check_rp, n, err, errlen);
+    return occ_load_list(path, "return_period", "return periods", 0, occ_check_rp, n, err, errlen);
 }
 
 float *es_quantiles_load(const char *path, size_t *n, char *err, size_t errlen) {
-    return occ_load_list(path, "quantile", 1, occ_check_q, n, err, errlen);
+    return occ_load_list(path, "quantile", "quantiles", 1, occ_check_q, n, err, errlen);
 }
 
 static int occ_rate_cmp(const void *a, const void *b) {
@@ -936,7 +942,7 @@ static int occ_rates_finish(es_rates *r, int32_t *ids, float *rates, size_t n, c
 int es_rates_load(const char *path, es_rates *r, char *err, size_t errlen) {
     static const char *const names[] = {"EventIds|event_id", "Event_rates|rate"};
     size_t len = 0, n = 0, cap = 0, i;
-    char *text = occ_readfile(path, &len, err, errlen);
+    char *text = occ_readfile(path, "event rates", &len, err, errlen);
     int32_t *ids = NULL;
     float *rates = NULL;
     int rc = -1;

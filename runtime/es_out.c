@@ -8,7 +8,9 @@
 ** refused before a byte is written: the first would destroy an input, the
 ** second would splice two tables into one file.
 */
+#define _DEFAULT_SOURCE /* syscall(): renameat2 */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "es_internal.h"
@@ -53,12 +56,16 @@ typedef struct io_entry {
     char *base;
     int is_stdout;
     char *name;
+    char *role;           /* an input's part in the run ("period weights"), or NULL */
 } io_entry;
 
 static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;
 static io_entry *io_tab;
 static size_t io_n, io_cap;
 static unsigned long io_counter; /* temporary names made by this process */
+/* The run scope: the owner of what the run has read, for the rest of it. */
+static int io_scope;
+static const char io_run = 0;
 
 static int io_same(const io_file *a, const io_file *b) {
     return a->set && b->set && a->dev == b->dev && a->ino == b->ino;
@@ -98,6 +105,7 @@ static void io_remove(const void *owner, int kind) {
         if (e->owner == owner && (!kind || e->kind == kind)) {
             free(e->name);
             free(e->base);
+            free(e->role);
             *e = io_tab[--io_n];
         } else {
             i++;
@@ -118,7 +126,17 @@ static void io_clash(char *err, size_t errlen, const char *name, const char *oth
     else snprintf(err, errlen, "%s: the same file as %s %s%s", name, other_kind, other, tail);
 }
 
-int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen) {
+/* " (ROLE)" of an input entry, or "". */
+static void io_role_of(const io_entry *e, char *buf, size_t n) {
+    if (e->role) snprintf(buf, n, " (%s)", e->role);
+    else buf[0] = 0;
+}
+
+/* Claim fd as an input of owner (role: its part, NULL for a stream).
+** dedupe: a file the owner already claimed is fine (an auxiliary file
+** loaded twice, by two composed scripts), else "given twice". */
+static int io_claim_in(const void *owner, int fd, const char *name, const char *role, int dedupe, char *err,
+                       size_t errlen) {
     struct stat st;
     io_entry e;
     size_t i;
@@ -132,16 +150,24 @@ int es_io_claim_input(const void *owner, int fd, const char *name, char *err, si
     for (i = 0; i < io_n && !rc; i++) {
         const io_entry *o = &io_tab[i];
         if (o->kind == IO_OUTPUT && (io_same(&o->file, &e.file) || io_same(&o->tmp, &e.file))) {
-            io_clash(err, errlen, name, o->name, "is an output of this run; it cannot also be an input", "output",
-                     "; it cannot also be an input");
+            char tail[ES_ERR_MAX];
+            snprintf(tail, sizeof tail, "; it cannot also be an input%s%s%s", role ? " (" : "", role ? role : "",
+                     role ? ")" : "");
+            if (!strcmp(name, o->name)) snprintf(err, errlen, "%s: is an output of this run%s", name, tail);
+            else snprintf(err, errlen, "%s: the same file as output %s%s", name, o->name, tail);
             rc = -1;
         } else if (o->kind == IO_INPUT && o->owner == owner && io_same(&o->file, &e.file)) {
+            if (dedupe) {
+                pthread_mutex_unlock(&io_lock);
+                return 0;
+            }
             io_clash(err, errlen, name, o->name, "given twice as an input", "input", ", given twice");
             rc = -1;
         }
     }
-    if (!rc && (!(e.name = io_strdup(name)) || io_add(&e))) {
+    if (!rc && (!(e.name = io_strdup(name)) || (role && !(e.role = io_strdup(role))) || io_add(&e))) {
         free(e.name);
+        free(e.role);
         snprintf(err, errlen, "%s: out of memory", name);
         rc = -1;
     }
@@ -149,10 +175,37 @@ int es_io_claim_input(const void *owner, int fd, const char *name, char *err, si
     return rc;
 }
 
+int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen) {
+    return io_claim_in(owner, fd, name, NULL, 0, err, errlen);
+}
+
 void es_io_release(const void *owner) {
+    size_t i;
     pthread_mutex_lock(&io_lock);
-    io_remove(owner, IO_INPUT);
+    if (io_scope) { /* what the run read stays the run's until it ends */
+        for (i = 0; i < io_n; i++)
+            if (io_tab[i].kind == IO_INPUT && io_tab[i].owner == owner) io_tab[i].owner = &io_run;
+    } else {
+        io_remove(owner, IO_INPUT);
+    }
     pthread_mutex_unlock(&io_lock);
+}
+
+void es_io_run_scope(int on) { io_scope = on; }
+
+int es_io_claim_aux(int fd, const char *name, const char *role, char *err, size_t errlen) {
+    if (!io_scope) return 0;
+    return io_claim_in(&io_run, fd, name, role, 1, err, errlen);
+}
+
+int es_io_claim_path(const char *path, const char *role, char *err, size_t errlen) {
+    int fd, rc;
+    if (!io_scope) return 0;
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* O_NONBLOCK: a FIFO is not waited for */
+    if (fd < 0) return 0; /* the loader that reads it says why */
+    rc = es_io_claim_aux(fd, path, role, err, errlen);
+    close(fd);
+    return rc;
 }
 
 /* The directory of path and its last component (base points into path). */
@@ -191,8 +244,11 @@ static int io_claim_output(io_entry *e, const char *name, char *err, size_t errl
     for (i = 0; i < io_n && !rc; i++) {
         const io_entry *o = &io_tab[i];
         if (o->kind == IO_INPUT && io_same(&o->file, &e->file)) {
-            io_clash(err, errlen, name, o->name, "is an input of this run; it cannot also be an output", "input",
-                     "; it cannot also be an output");
+            char role[ES_ERR_MAX / 2], what[ES_ERR_MAX];
+            io_role_of(o, role, sizeof role);
+            snprintf(what, sizeof what, "is an input of this run%s; it cannot also be an output", role);
+            if (strcmp(name, o->name)) snprintf(what, sizeof what, "%s; it cannot also be an output", role);
+            io_clash(err, errlen, name, o->name, what, "input", what);
             rc = -1;
         } else if (o->kind == IO_OUTPUT &&
                    ((e->is_stdout && o->is_stdout) || io_same(&o->file, &e->file) ||
@@ -300,6 +356,7 @@ static es_out *out_new(int fd, int own_fd) {
 
 static void out_free(es_out *o) {
     if (!o) return;
+    free(o->sum);
     free(o->path);
     free(o->tmp);
     free(o->buf);
@@ -340,9 +397,10 @@ static es_out *out_open_stdout(char *err, size_t errlen) {
 
 /* Create a fresh temporary beside path (so that rename() is atomic):
 ** PATH.tmp.PID.N with N counting the process's temporaries, created with
-** O_EXCL so that a leftover file or a link under that name is never
-** followed or truncated: the next N is tried instead. */
-static int out_create_tmp(es_out *o) {
+** O_EXCL (or mkdir, for a directory: 0) so that a leftover file or a link
+** under that name is never followed or truncated: the next N is tried
+** instead. */
+static int out_create_tmp(es_out *o, int is_dir) {
     size_t n = strlen(o->path) + 64;
     int tries;
     if (!(o->tmp = malloc(n))) {
@@ -356,7 +414,7 @@ static int out_create_tmp(es_out *o) {
         k = io_counter++;
         pthread_mutex_unlock(&io_lock);
         snprintf(o->tmp, n, "%s.tmp.%ld.%lu", o->path, (long)getpid(), k);
-        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        fd = is_dir ? mkdir(o->tmp, 0777) : open(o->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
         if (fd >= 0 || errno != EEXIST) return fd;
     }
     return -1;
@@ -396,7 +454,7 @@ es_out *es_out_open(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     if (claimed) free(e.base); /* not registered: nothing took it over */
-    fd = direct ? open(path, O_WRONLY) : out_create_tmp(o);
+    fd = direct ? open(path, O_WRONLY) : out_create_tmp(o, 0);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path,
                  errno == EINTR && es_interrupted ? "interrupted by a signal" : strerror(errno));
@@ -418,6 +476,7 @@ int es_out_flush(es_out *o) {
             o->err = e;
             return e;
         }
+        if (o->sum) es_sum_add(o->sum, o->buf, o->len);
         o->written += o->len;
         o->len = 0;
     }
@@ -443,6 +502,7 @@ int es_out_write(es_out *o, const void *p, size_t n) {
             /* Large blocks go straight out: no point copying them. */
             int e = es_write_all(o->fd, p, n);
             if (e) return o->err = e;
+            if (o->sum) es_sum_add(o->sum, p, n);
             o->written += n;
             return 0;
         }
@@ -454,6 +514,144 @@ int es_out_write(es_out *o, const void *p, size_t n) {
 
 const char *es_out_name(const es_out *o) {
     return o->path ? o->path : "<output>";
+}
+
+int es_out_hash(es_out *o) {
+    if (o->sum) return 0;
+    if (!(o->sum = malloc(sizeof *o->sum))) return ENOMEM;
+    es_sum_init(o->sum);
+    return 0;
+}
+
+int es_out_digest(es_out *o, uint64_t *sum, uint64_t *bytes) {
+    es_sum c;
+    int e = es_out_flush(o);
+    if (e) return e;
+    if (!o->sum) return EINVAL;
+    c = *o->sum; /* a copy: writing may go on */
+    *sum = es_sum_end(&c);
+    *bytes = o->written;
+    return 0;
+}
+
+int es_random_hex128(char out[33]) {
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), i;
+    ssize_t k = fd >= 0 ? read(fd, b, sizeof b) : -1;
+    if (fd >= 0) close(fd);
+    if (k != (ssize_t)sizeof b) return -1;
+    for (i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
+/* ---- directory outputs ---- */
+
+/* Remove dir with the files in it.  Only directories this process made
+** (a temporary) or replaced (a state it checked) come here: a state holds
+** files only, and anything else makes rmdir fail, leaving it be. */
+static void out_rmtree(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    if (d) {
+        while ((de = readdir(d))) {
+            size_t n = strlen(dir) + strlen(de->d_name) + 2;
+            char *p;
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            if (!(p = malloc(n))) break;
+            snprintf(p, n, "%s/%s", dir, de->d_name);
+            unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* Linux's <linux/fs.h> value; renameat2 has no glibc wrapper before 2.28 */
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* Put the complete directory o->tmp at o->path: a rename when nothing is
+** there; over an existing directory, one atomic exchange where the system
+** has it (a reader sees the old state or the new, never neither), else the
+** old one aside, the new one in (the old one back if that fails).  The
+** old one is then removed.  0 or an errno. */
+static int out_commit_dir(es_out *o) {
+    struct stat st;
+    char *aside;
+    int e;
+    if (lstat(o->path, &st) != 0) return rename(o->tmp, o->path) ? errno : 0;
+    if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+#if defined(__linux__) && defined(SYS_renameat2)
+    if (syscall(SYS_renameat2, AT_FDCWD, o->tmp, AT_FDCWD, o->path, RENAME_EXCHANGE) == 0) {
+        out_rmtree(o->tmp); /* the old one, under the temporary name now */
+        return 0;
+    }
+#endif
+    if (!(aside = malloc(strlen(o->tmp) + 5))) return ENOMEM;
+    snprintf(aside, strlen(o->tmp) + 5, "%s.old", o->tmp);
+    if (rename(o->path, aside) != 0) {
+        e = errno;
+        free(aside);
+        return e;
+    }
+    if (rename(o->tmp, o->path) != 0) {
+        e = errno;
+        (void)rename(aside, o->path);
+        free(aside);
+        return e;
+    }
+    out_rmtree(aside);
+    free(aside);
+    return 0;
+}
+
+/* Drop the temporary of o: a file, or a directory with what is in it. */
+static void out_drop_tmp(const es_out *o) {
+    if (o->is_dir) out_rmtree(o->tmp);
+    else unlink(o->tmp);
+}
+
+es_out *es_out_open_dir(const char *path, char *err, size_t errlen) {
+    struct stat st;
+    io_entry e;
+    es_out *o;
+    const char *base;
+    int exists = stat(path, &st) == 0, claimed;
+    if (exists && !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: exists and is not a directory", path);
+        return NULL;
+    }
+    o = out_new(-1, 0);
+    if (!o || !(o->path = io_strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        out_free(o);
+        return NULL;
+    }
+    free(o->buf); /* nothing is written to a directory */
+    o->buf = NULL;
+    o->cap = 0;
+    o->is_dir = 1;
+    memset(&e, 0, sizeof e);
+    e.kind = IO_OUTPUT;
+    e.owner = o;
+    if (exists) io_from_stat(&e.file, &st);
+    if (io_dir_of(path, &e.dir, &base) == 0 && !(e.base = io_strdup(base))) e.dir.set = 0;
+    claimed = io_claim_output(&e, path, err, errlen);
+    if (claimed < 0) {
+        free(e.base);
+        out_free(o);
+        return NULL;
+    }
+    if (claimed) free(e.base);
+    if (out_create_tmp(o, 1) < 0) {
+        snprintf(err, errlen, "%s: %s", path, errno == ENOMEM ? "out of memory" : strerror(errno));
+        io_release_output(o);
+        out_free(o);
+        return NULL;
+    }
+    return o;
 }
 
 /* ---- deferred commits ----
@@ -477,12 +675,14 @@ static out_node *out_deferred; /* newest first */
 ** freeing one unregisters it). */
 static void out_exit_cleanup(void) {
     size_t i;
+    int pass;
     es_out_discard_deferred();
     pthread_mutex_lock(&io_lock);
-    for (i = 0; i < io_n; i++) {
-        const es_out *o = io_tab[i].owner;
-        if (io_tab[i].kind == IO_OUTPUT && o->tmp) unlink(o->tmp);
-    }
+    for (pass = 0; pass < 2; pass++) /* the files, then the directories they may be in */
+        for (i = 0; i < io_n; i++) {
+            const es_out *o = io_tab[i].owner;
+            if (io_tab[i].kind == IO_OUTPUT && o->tmp && o->is_dir == pass) out_drop_tmp(o);
+        }
     pthread_mutex_unlock(&io_lock);
 }
 
@@ -510,11 +710,14 @@ int es_out_commit_deferred(char *err, size_t errlen) {
     int rc = 0;
     for (; n; n = next) {
         next = n->next;
-        if (!rc && rename(n->o->tmp, n->o->path) != 0) {
-            snprintf(err, errlen, "%s: %s", n->o->path, strerror(errno));
-            rc = -1;
+        if (!rc) {
+            int e = n->o->is_dir ? out_commit_dir(n->o) : rename(n->o->tmp, n->o->path) ? errno : 0;
+            if (e) {
+                snprintf(err, errlen, "%s: %s", n->o->path, strerror(e));
+                rc = -1;
+            }
         }
-        if (rc) unlink(n->o->tmp); /* after a failure: the rest is discarded */
+        if (rc) out_drop_tmp(n->o); /* after a failure: the rest is discarded */
         io_release_output(n->o);
         out_free(n->o);
         free(n);
@@ -526,7 +729,7 @@ void es_out_discard_deferred(void) {
     out_node *n = out_take_deferred(), *next;
     for (; n; n = next) {
         next = n->next;
-        unlink(n->o->tmp);
+        out_drop_tmp(n->o);
         io_release_output(n->o);
         out_free(n->o);
         free(n);
@@ -536,6 +739,13 @@ void es_out_discard_deferred(void) {
 int es_out_close(es_out *o, int commit) {
     int e = 0;
     if (!o) return 0;
+    if (o->is_dir && commit && !out_defer) e = out_commit_dir(o);
+    if (o->is_dir && (!commit || e || !out_defer)) { /* a directory now, or never */
+        if (!commit || e) out_rmtree(o->tmp);
+        io_release_output(o);
+        out_free(o);
+        return e;
+    }
     if (commit) e = es_out_flush(o);
     else e = o->err;
     if (o->own_fd && o->fd >= 0 && close(o->fd) != 0 && !e && commit) e = errno;
@@ -549,6 +759,8 @@ int es_out_close(es_out *o, int commit) {
             return ENOMEM;
         }
         free(o->buf); /* only the names are needed from here on */
+        free(o->sum);
+        o->sum = NULL;
         o->buf = NULL;
         n->o = o;
         pthread_mutex_lock(&io_lock);

@@ -80,6 +80,10 @@ static char *xref_readall(const char *path, size_t *n, char *err, size_t errlen)
         xref_fail(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    if (es_io_claim_aux(fileno(f), path, "summary xref", err, errlen)) { /* no output may replace it */
+        fclose(f);
+        return NULL;
+    }
     if (fseek(f, 0, SEEK_END) == 0) {
         long sz = ftell(f);
         if (sz > 0) cap = (size_t)sz + 1;
@@ -241,8 +245,8 @@ typedef int (*csv_row_fn)(void *ud, size_t line, const int32_t *v, char *err, si
 
 /* The integer columns named in want (each a "|"-separated list of
 ** alternatives, case-insensitive) of every data line; row() gets them. */
-static int csv_columns(const char *path, const char *const *want, int nwant, csv_row_fn row, void *ud, char *err,
-                       size_t errlen) {
+static int csv_columns(const char *path, const char *role, const char *const *want, int nwant, csv_row_fn row,
+                       void *ud, char *err, size_t errlen) {
     size_t n = 0, cap = (size_t)1 << 20, pos = 0, end = 0, line = 0;
     char *s;
     csv_line l;
@@ -250,6 +254,10 @@ static int csv_columns(const char *path, const char *const *want, int nwant, csv
     int32_t v[8];
     FILE *fp = fopen(path, "rb");
     if (!fp) return xref_fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (es_io_claim_aux(fileno(fp), path, role, err, errlen)) { /* no output may replace it */
+        fclose(fp);
+        return -1;
+    }
     if (!(s = malloc(cap))) {
         fclose(fp);
         return xref_fail(err, errlen, "%s: out of memory", path);
@@ -482,7 +490,7 @@ int es_xref_load(const char *path, es_xref *x, char *err, size_t errlen) {
     int rc;
     memset(x, 0, sizeof *x);
     if (n >= 4 && !strcmp(path + n - 4, ".bin")) rc = xref_bin(&c, err, errlen);
-    else rc = csv_columns(path, want, 3, xref_csv_row, &c, err, errlen);
+    else rc = csv_columns(path, "summary xref", want, 3, xref_csv_row, &c, err, errlen);
     if (rc) es_xref_free(x);
     return rc;
 }
@@ -566,7 +574,7 @@ int es_summary_map_load(const char *path, const char *id_column, es_idmap *risk,
     c.risk = risk;
     c.path = path;
     if (!id_column || !*id_column || strchr(id_column, '|')) return xref_fail(err, errlen, "%s: bad id column", path);
-    rc = csv_columns(path, want, 3, map_row, &c, err, errlen);
+    rc = csv_columns(path, "summary map", want, 3, map_row, &c, err, errlen);
     free(c.keys);
     free(c.val);
     if (rc) {

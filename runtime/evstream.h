@@ -270,6 +270,18 @@ int es_write_all(int fd, const void *p, size_t n);
 
 /* A buffered output.  Read `err` (the first errno, sticky) and `written`;
 ** the rest is the writer's. */
+/* The checksum of saved states (README "Saved state"): four 64-bit FNV-1a
+** lanes over little-endian words, then MurmurHash3's fmix64 (es_acc.c).
+** Fed in pieces of any size; es_sum_end finishes (and consumes) it. */
+typedef struct es_sum {
+    uint64_t l[4], n;
+    unsigned char buf[32];
+    unsigned nb;
+} es_sum;
+void es_sum_init(es_sum *c);
+void es_sum_add(es_sum *c, const void *data, size_t n);
+uint64_t es_sum_end(es_sum *c);
+
 typedef struct es_out {
     int fd;
     int err;              /* first errno seen; sticky */
@@ -279,6 +291,8 @@ typedef struct es_out {
     uint64_t written;     /* bytes flushed so far (written + len: the offset of the next byte) */
     char *path;           /* final path, NULL for stdout / fd */
     char *tmp;            /* temporary path renamed on commit */
+    int is_dir;           /* a directory output (es_out_open_dir) */
+    es_sum *sum;          /* the checksum of the bytes written (es_out_hash), or NULL */
 } es_out;
 
 /* path "-" or NULL: stdout.  A regular (or new) file is written under a
@@ -288,6 +302,19 @@ typedef struct es_out {
 ** an input of this process: see es_io_claim_input. */
 es_out *es_out_open(const char *path, char *err, size_t errlen);
 es_out *es_out_fdopen(int fd, const char *name, int own_fd);
+/* A directory that appears under path only complete (a lec state): a
+** fresh PATH.tmp.PID.N/ is made (o->tmp; the caller writes its files
+** there, as es_out outputs or not) and es_out_close(o, 1) puts it in
+** place, exchanging it with an existing directory at path, which is then
+** removed with its files; es_out_close(o, 0), a failed run or exit
+** removes it with every file in it.  Registered as an output of path. */
+es_out *es_out_open_dir(const char *path, char *err, size_t errlen);
+/* From now on, sum the bytes o writes (call before the first write). */
+int es_out_hash(es_out *o);
+/* Flush o, then its checksum and byte count so far: 0 or an errno. */
+int es_out_digest(es_out *o, uint64_t *sum, uint64_t *bytes);
+/* 32 hex digits of 128 random bits (getrandom/urandom): 0, or -1. */
+int es_random_hex128(char out[33]);
 /* Flush; returns 0 or errno. */
 int es_out_flush(es_out *o);
 /* Flush so that n contiguous bytes fit (growing the buffer if n > cap); 0 or errno. */
@@ -331,8 +358,21 @@ int es_out_stdout_gone(void);
 ** registered.  Thread-safe.  es_out_close forgets an output. */
 /* Claim fd as an input of owner: 0, or -1 with "NAME: ..." in err. */
 int es_io_claim_input(const void *owner, int fd, const char *name, char *err, size_t errlen);
-/* Forget every input owner claimed (safe when it claimed none). */
+/* Forget every input owner claimed (safe when it claimed none); in a run
+** scope the claims stay, as the run's. */
 void es_io_release(const void *owner);
+/* The run scope (`evstream run` turns it on): one process is one run, so
+** what it has read stays claimed until it exits -- a stream after its
+** reader closed, and the auxiliary files below -- and no output may
+** replace any of it.  Off (the default for embedders): the auxiliary
+** claims are not made and a reader's claims end with it. */
+void es_io_run_scope(int on);
+/* In a run scope, claim the open file fd (an occurrence, weights, a
+** state...; role names it in messages: "period weights") as an input of
+** the run: 0, or -1 with "NAME: is an output of this run ..." in err. */
+int es_io_claim_aux(int fd, const char *name, const char *role, char *err, size_t errlen);
+/* The same by path (opened to be claimed; a missing file claims nothing). */
+int es_io_claim_path(const char *path, const char *role, char *err, size_t errlen);
 
 /* ---- exact number formatting (es_numfmt.c) ----
 ** Write what printf("%.<prec>f", (double)v) writes, prec 0..9, with no

@@ -126,22 +126,30 @@ local function write_tables(acc, source)
 end
 
 -- ---- partial states ----
--- A state is the accumulator's file; its meta line says what it holds, so
--- that only states of the same kind of run merge.
-local STATE_KIND = "evstream aal state 2"   -- 2: keys of records that add nothing (touch)
+-- A state is the accumulator's file (written under a temporary name, in
+-- place only when the run succeeds; a checksum over all its bytes); its
+-- meta says what it holds, so that only states of the same kind of run
+-- merge, and gives it a random identity: the same state under another
+-- name, a link or a copy is refused the second time.
+local STATE_VERSION = 3   -- 2: keys of records that add nothing (touch); 3: the state's id
+local STATE_KIND = "evstream aal state " .. STATE_VERSION
 
 local function state_meta(n, set)
-  return ("%s\nsamples=%d\nsummary_set=%d\noccurrence=%s\nperiods=%d\n"):format(STATE_KIND, n, set,
-    occ:fingerprint(), occ:periods())
+  return ("%s\nid=%s\nsamples=%d\nsummary_set=%d\noccurrence=%s\nperiods=%d\n"):format(STATE_KIND,
+    check(evstream.random_id()), n, set, occ:fingerprint(), occ:periods())
 end
 
 local function parse_meta(path, meta)
-  if type(meta) ~= "string" or meta:sub(1, #STATE_KIND + 1) ~= STATE_KIND .. "\n" then
-    fail("%s: not a state written by aal --partial", path)
+  local version = type(meta) == "string" and meta:match("^evstream aal state (%d+)\n")
+  if not version then fail("%s: not a state written by aal --partial", path) end
+  if tonumber(version) ~= STATE_VERSION then
+    fail("%s: an aal state of version %s; this aal reads version %d (run aal --partial again)", path, version,
+      STATE_VERSION)
   end
   local m = {}
   for k, v in meta:gmatch("(%w[%w_]*)=([^\n]*)") do m[k] = v end
-  if not (tonumber(m.samples) and tonumber(m.summary_set) and m.occurrence) then
+  if not (math.tointeger(tonumber(m.samples)) and tonumber(m.summary_set) and m.occurrence
+          and m.id and m.id:match("^%x+$")) then
     fail("%s: state description is incomplete", path)
   end
   return m
@@ -150,12 +158,18 @@ end
 -- The first state is loaded; the others are streamed into it (merge_file:
 -- no memory for them), each checked against the first before it is read.
 local function merge_states()
-  local acc, first, seen = nil, nil, {}
+  local acc, first, seen, ids = nil, nil, {}, {}
   for _, path in ipairs(states) do
     if seen[path] then fail("%s: state given twice (its events would count twice)", path) end
     seen[path] = true
     local function agree(meta)
       local m = parse_meta(path, meta)
+      -- the same state under another name, a link or a copy: one identity
+      if ids[m.id] then
+        fail("%s: state given twice: the same state as %s (state id %s); its events would count twice",
+          path, ids[m.id], m.id)
+      end
+      ids[m.id] = path
       if m.occurrence ~= occ:fingerprint() then
         fail("%s: made with another occurrence file than %s", path, OCC_PATH)
       end
@@ -171,6 +185,10 @@ local function merge_states()
       local a, meta = evstream.load_accumulator(path)
       if not a then fail("%s", meta) end
       first, acc = {path = path, m = agree(meta)}, a
+      if a:options().len_sample ~= math.tointeger(tonumber(first.m.samples)) then
+        fail("%s: its records hold %d samples, its description says %s: the state is corrupted", path,
+          a:options().len_sample, first.m.samples)
+      end
     else
       check(acc:merge_file(path, function(meta) agree(meta) return true end))
     end

@@ -168,71 +168,113 @@ end
 -- an occurrence, as read (events.bin, a summary stream), and a description
 -- (meta). Merging reads the states' streams in the order given, which is
 -- the single run over the parts in that order, add for add.
+--
+-- The directory appears only complete (evstream.state_dir: written under a
+-- temporary name, put in place when the run succeeds, an existing state
+-- replaced only then). Its meta names a version, a random identity (the
+-- same state under any name, or a copy, is refused the second time), the
+-- inputs it was made from, the size and checksum of events.bin, and ends
+-- with the checksum of the meta text itself: all checked before a record
+-- is merged.
 local lfs = require "lfs"
-local STATE_KIND = "evstream lec state 1"
+local STATE_VERSION = 2
+local STATE_KIND = "evstream lec state " .. STATE_VERSION
+local META_MAX = 65536 -- a meta is a few hundred bytes: a larger file is not one
 
-local function state_meta(max_id, n, set)
-  return ("%s\nmax_summary_id=%d\nsamples=%d\nsummary_set=%d\noccurrence=%s\nperiods=%d\n"):format(
-    STATE_KIND, max_id, n, set, occ:fingerprint(), occ:periods())
+local function state_meta(id, max_id, n, set, sum, bytes)
+  local text = ("%s\nid=%s\nmax_summary_id=%d\nsamples=%d\nsummary_set=%d\noccurrence=%s\nperiods=%d\n"
+    .. "events_bytes=%d\nevents_checksum=%s\n"):format(STATE_KIND, id, max_id, n, set, occ:fingerprint(),
+    occ:periods(), bytes, sum)
+  return text .. "checksum=" .. evstream.checksum(text) .. "\n"
 end
 
+local INT_FIELDS = {"max_summary_id", "samples", "summary_set", "periods", "events_bytes"}
+
+-- The description of the state dir, checked: its version, its checksum,
+-- every field, the occurrence file it was made with, and events.bin (its
+-- size, then its checksum). Both files are claimed as inputs of the run.
 local function read_meta(dir)
-  local f = io.open(dir .. "/meta", "rb")
-  local text = f and f:read("a")
-  if f then f:close() end
-  if not text or text:sub(1, #STATE_KIND + 1) ~= STATE_KIND .. "\n" then
-    fail("%s: not a state written by lec --partial", dir)
+  if not files.isdir(dir) then
+    fail("%s: %s", dir, files.exists(dir) and "not a state written by lec --partial (a lec state is a directory)"
+      or "no such state")
   end
+  local mpath, epath = dir .. "/meta", dir .. "/events.bin"
+  check(evstream.claim_input(mpath, "lec state"))
+  local f = io.open(mpath, "rb")
+  local text = f and f:read(META_MAX + 1)
+  if f then f:close() end
+  local version = text and text:match("^evstream lec state (%d+)\n")
+  if not version or #text > META_MAX then fail("%s: not a state written by lec --partial", dir) end
+  if tonumber(version) ~= STATE_VERSION then
+    fail("%s: a lec state of version %s; this lec reads version %d (run lec --partial again)", dir, version,
+      STATE_VERSION)
+  end
+  local body, sum = text:match("^(.*\n)checksum=(%x+)\n$")
+  if not body or evstream.checksum(body) ~= sum then fail("%s: checksum mismatch: the state is corrupted", mpath) end
   local m = {}
-  for k, v in text:gmatch("(%w[%w_]*)=([^\n]*)") do m[k] = v end
-  if not (math.tointeger(tonumber(m.max_summary_id)) and m.occurrence) then
+  for k, v in body:gmatch("(%w[%w_]*)=([^\n]*)") do m[k] = v end
+  for _, k in ipairs(INT_FIELDS) do
+    m[k] = math.tointeger(tonumber(m[k]))
+    if not m[k] or m[k] < 0 then fail("%s: state description is incomplete (%s)", dir, k) end
+  end
+  if not (m.id and m.id:match("^%x+$") and m.occurrence and m.events_checksum) then
     fail("%s: state description is incomplete", dir)
   end
-  if m.occurrence ~= occ:fingerprint() then fail("%s: made with another occurrence file than %s", dir, OCC_PATH) end
-  if not files.exists(dir .. "/events.bin") then fail("%s: events.bin is missing", dir) end
+  if m.occurrence ~= occ:fingerprint() or m.periods ~= occ:periods() then
+    fail("%s: made with another occurrence file than %s", dir, OCC_PATH)
+  end
+  local size = lfs.attributes(epath, "size")
+  if not size then fail("%s: events.bin is missing", dir) end
+  if size ~= m.events_bytes then
+    fail("%s: %d bytes, the state's meta says %d: %s", epath, size, m.events_bytes,
+      size < m.events_bytes and "truncated" or "trailing data")
+  end
+  local got = check(evstream.checksum_file(epath, "lec state"))
+  if got ~= m.events_checksum then fail("%s: checksum mismatch: the state is corrupted", epath) end
   return m
 end
 
-local function state_dir(dir)
+-- The state directory of --partial: refused when the path is something
+-- else than a lec state (or an empty directory) that it may replace.
+local function open_state_dir(dir)
   local mode = lfs.attributes(dir, "mode")
-  if mode == nil then
-    local ok, err = lfs.mkdir(dir)
-    if not ok then fail("%s: %s", dir, err) end
-  elseif mode ~= "directory" then
-    fail("%s: exists and is not a directory (a lec state is one)", dir)
+  if mode and mode ~= "directory" then fail("%s: exists and is not a directory (a lec state is one)", dir) end
+  if mode then
+    for name in lfs.dir(dir) do
+      if name ~= "." and name ~= ".." and name ~= "meta" and name ~= "events.bin" then
+        fail("%s: exists and is not a lec state (it holds %s): give another name", dir, name)
+      end
+    end
   end
-  os.remove(dir .. "/meta") -- a state without meta is incomplete: never merged
-end
-
-local function write_meta(dir, text)
-  local tmp = dir .. "/meta.tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then fail("%s", err) end
-  local ok, werr = f:write(text)
-  local cok, cerr = f:close()
-  if not (ok and cok) then os.remove(tmp) fail("%s: %s", tmp, tostring(werr or cerr)) end
-  local rok, rerr = os.rename(tmp, dir .. "/meta")
-  if not rok then fail("%s", rerr) end
+  return check(evstream.state_dir(dir))
 end
 
 -- ---- reading ----
 -- The inputs are read one after the other, each to its end, in the order
 -- given (-K: sorted by name), as the reference does: the AEP sums are
 -- float32 and their last bit depends on the order of the adds.
-local sum, max, N, set, out
+local sum, max, N, set, out, sdir
 local max_id = 0
 local cli_inputs = {}
+local state_of = {}   -- --merge: events.bin path -> {dir =, m = the state's meta}
 
 local function stream_paths()
   if opts.merge then
     if #cli_inputs > 0 then fail("--merge reads states, not streams: drop -i") end
-    local seen, paths = {}, {}
+    local seen, ids, paths = {}, {}, {}
     for i, dir in ipairs(states) do
       if seen[dir] then fail("%s: state given twice (its events would count twice)", dir) end
       seen[dir] = true
       local m = read_meta(dir)
-      max_id = math.max(max_id, math.tointeger(tonumber(m.max_summary_id)))
+      -- the same state under another name, a link or a copy: one identity
+      if ids[m.id] then
+        fail("%s: state given twice: the same state as %s (state id %s); its events would count twice",
+          dir, ids[m.id], m.id)
+      end
+      ids[m.id] = dir
+      max_id = math.max(max_id, m.max_summary_id)
       paths[i] = dir .. "/events.bin"
+      state_of[paths[i]] = {dir = dir, m = m}
     end
     return paths
   end
@@ -248,6 +290,11 @@ local function start(info, name, first)
   if info.source ~= evstream.SUMMARY_STREAM_ID then
     fail("%s is a %s stream; lec reads summary streams (evstream run summary makes them)", name, info.source_name)
   end
+  local st = state_of[name]
+  if st and (info.len_sample ~= st.m.samples or info.summary_set_id ~= st.m.summary_set) then
+    fail("%s: %s, but the state's meta says %d samples, summary set %d: the state is corrupted", name,
+      describe(info), st.m.samples, st.m.summary_set)
+  end
   if first then
     if info.len_sample ~= N or info.summary_set_id ~= set or info.agg ~= first.info.agg then
       fail("headers differ: %s is %s but %s is %s", first.name, describe(first.info), name, describe(info))
@@ -256,9 +303,9 @@ local function start(info, name, first)
   end
   N, set = info.len_sample, info.summary_set_id
   if opts.partial then
-    state_dir(opts.partial)
-    out = check(evstream.stream{path = opts.partial .. "/events.bin", source = info.source, agg = info.agg,
-                                len_sample = N, summary_set_id = set})
+    sdir = open_state_dir(opts.partial)
+    out = check(evstream.stream{path = sdir:path() .. "/events.bin", source = info.source, agg = info.agg,
+                                len_sample = N, summary_set_id = set, checksum = true})
   else
     sum, max = new_accs(N)
   end
@@ -353,8 +400,18 @@ function finish()
     else read_streams(stream_paths()) end
   end
   if out then
+    local id = check(evstream.random_id())
+    local esum, ebytes = out:checksum()
     check(out:close())
-    write_meta(opts.partial, state_meta(max_id, N, set))
+    -- the meta goes straight into the temporary directory: the directory
+    -- is what appears complete or not at all
+    local mpath = sdir:path() .. "/meta"
+    local f, err = io.open(mpath, "wb")
+    if not f then fail("%s", err) end
+    local ok, werr = f:write(state_meta(id, max_id, N, set, esum, ebytes))
+    local cok, cerr = f:close()
+    if not (ok and cok) then fail("write error on %s: %s", mpath, tostring(werr or cerr)) end
+    check(sdir:close())
   else
     write_tables(sum, max, max_id)
   end

@@ -6,7 +6,11 @@ local lfs = require "lfs"
 
 local M = {}
 
-local function readall(path)
+-- The whole file, claimed first as an input of the run (role: its part,
+-- for the message that refuses an output on it).
+local function readall(path, role)
+  local ok, cerr = evstream.claim_input(path, role or "CSV input")
+  if not ok then return nil, cerr end
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
   local s = f:read("a")
@@ -79,8 +83,8 @@ end
 
 -- A small CSV reader for the xref / map files: returns header (list) and
 -- rows (lists of strings); names the line of anything malformed.
-function M.csv(path)
-  local s, err = readall(path)
+function M.csv(path, role)
+  local s, err = readall(path, role)
   if not s then return nil, err end
   local header, rows, n = nil, {}, 0
   for line in s:gmatch("[^\n]*") do

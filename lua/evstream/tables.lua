@@ -133,6 +133,8 @@ function M.read(path, opts)
   local rows
   if format == "bin" then
     if not def then return nil, path .. ": a binary table has no header: its kind must be given" end
+    local ok, cerr = require("evstream").claim_input(path, "table")   -- no output of the run may replace it
+    if not ok then return nil, cerr end
     local f, err = io.open(path, "rb")
     if not f then return nil, err end
     local s = f:read("a")
@@ -155,7 +157,7 @@ function M.read(path, opts)
   else
     local inputs = require "evstream.inputs"
     local header
-    header, rows = inputs.csv(path)
+    header, rows = inputs.csv(path, "table")
     if not header then return nil, rows end
     header[1] = header[1]:gsub("^\239\187\191", "")
     if opts.noheader or to_number(header[1]) then

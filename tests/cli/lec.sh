@@ -217,6 +217,218 @@ for seed in 1 2 3 4 5 6 7 8 9 10 11 12; do
 done
 is "$same" "12" "the zero tail jumped to each return period: the rank-by-rank walk's bytes, 12 random configurations"
 
+# ---- summaries with only special sidx (issue 24, item 8) ----
+# The minimal case: N = 2, one event in period 1 of 10; summary 1 has only
+# (-1, 0.0), summary 2 (-1, 5.0) and (1, 10.0); -r with 100, 10, 5, 2, 1.
+# With -r a zero loss counts, so summary 1 has a mean damage ratio item (0.0
+# in period 1) and no sample item at all: its MEANDR rows are zero losses
+# and it has no full-uncertainty, wheatsheaf, per-sample mean or sample-mean
+# curve (lecpy skips a summary, or a (summary, sample), without items).
+# Summary 2, by the rules of the EPT (P = 10: rank i has return period
+# 10 / i; return period 100 is beyond the curve; below the last item the
+# padding gives zero losses, and TVaR t - t/i at padded ranks 2, 5, 10):
+# MEANDR 5.0 at rp 10, TVaR 5, 2.5, 1, 0.5. Full uncertainty: one item
+# 10.0 among P x N = 20 years has rp 20, so rp 10 is already padding (loss
+# 0), TVaR 10/2, ... = 5, 2.5, 1, 0.5. Sample 1 (wheatsheaf): 10.0 at rp
+# 10, TVaR 10, 5, 2, 1; sample 2 has no item, no curve. Per-sample mean:
+# the rank-1 sum 10 / N = 5 at rp 10. Sample mean: the period's mean 10/2
+# = 5 at rp 10. One event: OEP = AEP.
+mkdir -p "$S/sp/input"
+lua5.4 -e 'io.write(string.pack("<i4i4i4i4i4", 1, 10, 1, 1, 1))' >"$S/sp/input/occurrence.bin"
+lua5.4 -e 'for _, r in ipairs{100, 10, 5, 2, 1} do io.write(string.pack("<i4", r)) end' \
+  >"$S/sp/input/returnperiods.bin"
+SP_A='R 1 1 0\nP -1 0.0\nT\n'
+SP_B='R 1 2 0\nP -1 5.0\nP 1 10.0\nT\n'
+printf "H 3 1 2 1\n$SP_A$SP_B" | lua5.4 tests/cli/scripts/mkstream.lua >"$S/sp/s.bin"
+printf "H 3 1 2 1\n$SP_A" | lua5.4 tests/cli/scripts/mkstream.lua >"$S/sp/a.bin"
+printf "H 3 1 2 1\n$SP_B" | lua5.4 tests/cli/scripts/mkstream.lua >"$S/sp/b.bin"
+# sp_block EPTYPE ID CALC L10 L5 L2 L1: the rows at return periods 10 5 2 1
+sp_block() {
+  local t=$1 id=$2 c=$3 rp
+  shift 3
+  for rp in 10 5 2 1; do
+    printf '%s,%s,%s,%s.000000,%s\n' "$id" "$c" "$t" "$rp" "$1"
+    shift
+  done
+}
+# sp_calc CALC L10 TVAR10 TVAR5 TVAR2 TVAR1: one EPCalc, OEP then AEP, each
+# block of losses followed by its TVaR block (summary 1 only in MEANDR)
+sp_calc() {
+  local c=$1 t z=0.000000
+  shift
+  for t in 1 3; do
+    [ "$c" = 1 ] && sp_block $t 1 1 $z $z $z $z
+    sp_block $t 2 "$c" "$1" $z $z $z
+    [ "$c" = 1 ] && sp_block $((t + 1)) 1 1 $z $z $z $z
+    sp_block $((t + 1)) 2 "$c" "$2" "$3" "$4" "$5"
+  done
+}
+{
+  echo "SummaryId,EPCalc,EPType,ReturnPeriod,Loss"
+  sp_calc 1 5.000000 5.000000 2.500000 1.000000 0.500000
+  sp_calc 2 0.000000 5.000000 2.500000 1.000000 0.500000
+  sp_calc 3 5.000000 5.000000 2.500000 1.000000 0.500000
+  sp_calc 4 5.000000 5.000000 2.500000 1.000000 0.500000
+} >"$S/sp/ept.csv"
+{
+  echo "SummaryId,SampleId,EPType,ReturnPeriod,Loss"
+  for t in 1 3; do
+    sp_block $t 2 1 10.000000 0.000000 0.000000 0.000000
+    sp_block $((t + 1)) 2 1 10.000000 5.000000 2.000000 1.000000
+  done
+} >"$S/sp/psept.csv"
+es run lec --run-dir "$S/sp" -i "$S/sp/s.bin" -r -W -o "$S/sp/W.psept.csv"
+ok $? "a first summary with only (-1, 0.0), -r -W: exit 0 (was 'ep curves: write error or out of memory')"
+is "$(cat "$S/sp/W.psept.csv")" "$(awk -F, 'NR == 1 || $3 >= 3' "$S/sp/psept.csv")" \
+  "... its PSEPT: the AEP wheatsheaf of summary 2 only"
+for f in -W -w -M -m "$ALL"; do
+  rm -f "$S/sp/o.ept.csv" "$S/sp/o.psept.csv"
+  es run lec --run-dir "$S/sp" -i "$S/sp/s.bin" -r $f -O "$S/sp/o.ept.csv" -o "$S/sp/o.psept.csv" 2>/dev/null
+  ok $? "a first summary with only special sidx, -r $f: exit 0"
+done
+same_file "$S/sp/o.ept.csv" "$S/sp/ept.csv" "... every curve: the EPT by the EPT rules (that summary's losses zero)"
+same_file "$S/sp/o.psept.csv" "$S/sp/psept.csv" "... and the PSEPT (no curve for it, nor for the empty sample 2)"
+es run lec --run-dir "$S/sp" -i "$S/sp/s.bin" -r $ALL -O "$S/sp/b.ept.bin" -o "$S/sp/b.psept.bin" -E bin
+# sp_bin < TABLE.bin: the rows of a packed EPT/PSEPT as CSV
+sp_bin() {
+  lua5.4 -e 'local d, t, pos = io.read("a"), {}, 1
+    while pos <= #d do
+      local a, b, c, r, l, n = string.unpack("<i4i4i4ff", d, pos)
+      t[#t + 1], pos = ("%d,%d,%d,%.6f,%.6f"):format(a, b, c, r, l), n
+    end
+    io.write(table.concat(t, "\n"))'
+}
+is "$(sp_bin <"$S/sp/b.ept.bin")" "$(tail -n +2 "$S/sp/ept.csv")" "... -E bin: the same EPT rows"
+is "$(sp_bin <"$S/sp/b.psept.bin")" "$(tail -n +2 "$S/sp/psept.csv")" "... -E bin: the same PSEPT rows"
+es run lec --run-dir "$S/sp" -i "$S/sp/a.bin" --partial "$S/sp/a.state"
+es run lec --run-dir "$S/sp" -i "$S/sp/b.bin" --partial "$S/sp/b.state"
+for order in given event; do
+  for pair in "a b" "b a"; do
+    set -- $pair
+    rm -f "$S/sp/m.ept.csv" "$S/sp/m.psept.csv"
+    es run lec --run-dir "$S/sp" --merge "$S/sp/$1.state" "$S/sp/$2.state" --merge-order $order -r $ALL \
+      -O "$S/sp/m.ept.csv" -o "$S/sp/m.psept.csv"
+    if cmp -s "$S/sp/m.ept.csv" "$S/sp/ept.csv" && cmp -s "$S/sp/m.psept.csv" "$S/sp/psept.csv"; then
+      pass "... through --partial/--merge ($1 $2, --merge-order $order): the same tables"
+    else fail "... through --partial/--merge ($1 $2, --merge-order $order): the same tables"; fi
+  done
+done
+
+# Randomized: generated streams (evstream gen) with records that carry only
+# special sidx mixed in: summary ids shifted up by 2, so that summaries 1
+# and 2 have only special sidx, and any summary may have special-only records
+# in some events (a zero or positive mean and no sample, -4/-5, -2/-3, no
+# pair). On a random occurrence (events that never occur, or twice), with
+# and without period weights (some 0): every flag, -r or not, CSV and bin:
+# lec runs, the single run equals its event partitions' states merged by
+# event (in any order of the states), and merged in the given order equals
+# the run over the parts. Two fixed seeds and a new one per run (in the
+# test's name; LEC_SPECIAL_SEED=N reruns one).
+cat >"$S/special_mix.lua" <<'LUA'
+-- special_mix.lua SEED OUT: the input stream, summary ids + 2, with records
+-- that carry only special sidx added for summaries 1, 2 and random others
+local evstream = require "evstream"
+math.randomseed(tonumber(arg[1]))
+local out, top
+local function special_only(ev, id)
+  out:record(ev:id(), id, math.random() * 100)
+  local k = math.random(6)
+  if k == 1 then out:pair(-1, 0)                         -- a zero mean: a key only with -r
+  elseif k == 2 then out:pair(-1, math.random() * 1000)  -- a mean and no sample
+  elseif k == 3 then out:pair(-4, 3) out:pair(-5, math.random() * 10)
+  elseif k == 4 then out:pair(-1, math.random() * 50) out:pair(-4, 1) out:pair(-5, 7)
+  elseif k == 5 then out:pair(-2, 4) out:pair(-3, 0.5)   -- skipped (a decided difference)
+  end                                                    -- k == 6: no pair at all
+  out:terminate()
+end
+function begin(info)
+  out = assert(evstream.stream{path = arg[2], source = info.source, agg = info.agg,
+                               len_sample = info.len_sample, summary_set_id = info.summary_set_id})
+end
+function event(ev)
+  if math.random(3) > 1 then special_only(ev, 1) end
+  if math.random(2) == 1 then special_only(ev, 2) end
+  for i = 1, #ev do
+    local id = ev:rec_id(i) + 2
+    top = math.max(top or 0, id)
+    if math.random(5) == 1 then special_only(ev, id)
+    else
+      out:record(ev:id(), id, ev:exposure(i))
+      for _, sidx, loss in ev:pairs(i) do out:pair(sidx, loss) end
+      out:terminate()
+    end
+  end
+  if math.random(4) == 1 then special_only(ev, (top or 2) + 1) end
+end
+function finish() assert(out:close()) end
+LUA
+# event partitions: event i into part (i - 1) % 3 + 1
+cat >"$S/evsplit.lua" <<'LUA'
+local evstream = require "evstream"
+local outs = {}
+function begin(info)
+  for k = 1, 3 do
+    outs[k] = assert(evstream.stream{path = arg[k], source = info.source, agg = info.agg,
+                                     len_sample = info.len_sample, summary_set_id = info.summary_set_id})
+  end
+end
+function event(ev) outs[(ev:id() - 1) % 3 + 1]:copy(ev) end
+LUA
+cat >"$S/rnd_occ.lua" <<'LUA'
+-- rnd_occ.lua SEED P E: an occurrence.bin; some events never occur, some twice
+math.randomseed(tonumber(arg[1]))
+local P, E = tonumber(arg[2]), tonumber(arg[3])
+local t = {string.pack("<i4i4", 1, P)}
+for e = 1, E do
+  for _ = 1, math.random(0, 2) do t[#t + 1] = string.pack("<i4i4i4", e, math.random(P), 1) end
+end
+io.write(table.concat(t))
+LUA
+cat >"$S/rnd_weights.lua" <<'LUA'
+-- rnd_weights.lua SEED P: a periods.bin; some periods weigh 0
+math.randomseed(tonumber(arg[1]))
+local P, t, w, sum = tonumber(arg[2]), {}, {}, 0
+for p = 1, P do w[p] = math.random(0, 4) sum = sum + w[p] end
+if sum == 0 then w[1], sum = 1, 1 end
+for p = 1, P do t[#t + 1] = string.pack("<i4d", p, w[p] / sum) end
+io.write(table.concat(t))
+LUA
+sp_seeds="7 1009 ${LEC_SPECIAL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}"
+for seed in $sp_seeds; do
+  D=$S/rnd$seed
+  mkdir -p "$D/input"
+  P=$((seed % 13 + 5)) N=$((seed % 4 + 1)) E=$((seed % 40 + 30))
+  lua5.4 "$S/rnd_occ.lua" "$seed" "$P" "$E" >"$D/input/occurrence.bin"
+  lua5.4 -e 'for _, r in ipairs{500, 100, 20, 10, 5, 3, 2, 1} do io.write(string.pack("<i4", r)) end' \
+    >"$D/input/returnperiods.bin"
+  es gen -t summary -e "$E" -r 3 -S "$N" -z 0.3 --seed "$seed" -o "$D/g.bin"
+  es run "$S/special_mix.lua" "$seed" "$D/s.bin" -i "$D/g.bin"
+  es run "$S/evsplit.lua" "$D/p1.bin" "$D/p2.bin" "$D/p3.bin" -i "$D/s.bin"
+  for k in 1 2 3; do es run lec --run-dir "$D" -i "$D/p$k.bin" --partial "$D/p$k.state"; done
+  bad="" runs=0
+  for wt in "" w; do
+    [ -n "$wt" ] && lua5.4 "$S/rnd_weights.lua" "$seed" "$P" >"$D/input/periods.bin"
+    for r in "" -r; do
+      for fmt in csv bin; do
+        tag="${wt:+weighted }${r:+-r }$fmt"
+        lec_d() { es run lec --run-dir "$D" $r $ALL -E $fmt "$@" 2>"$D/err" || bad="$bad [$tag: $*: $(head -c 200 "$D/err")]"; }
+        lec_d -i "$D/s.bin" -O "$D/one.ept" -o "$D/one.psept"
+        lec_d -i "$D"/p{1,2,3}.bin -O "$D/parts.ept" -o "$D/parts.psept"
+        lec_d --merge "$D"/p{1,2,3}.state -O "$D/mg.ept" -o "$D/mg.psept"
+        lec_d --merge "$D"/p{1,2,3}.state --merge-order event -O "$D/me.ept" -o "$D/me.psept"
+        lec_d --merge "$D"/p{3,1,2}.state --merge-order event -O "$D/me2.ept" -o "$D/me2.psept"
+        for t in ept psept; do
+          cmp -s "$D/one.$t" "$D/me.$t" && cmp -s "$D/one.$t" "$D/me2.$t" ||
+            bad="$bad [$tag: $t merged by event differs from the single run]"
+          cmp -s "$D/parts.$t" "$D/mg.$t" || bad="$bad [$tag: $t merged in the given order differs from the run over the parts]"
+        done
+        runs=$((runs + 1))
+      done
+    done
+  done
+  rm -f "$D/input/periods.bin"
+  is "$bad" "" "randomized special-sidx-only records (seed $seed: P $P, N $N, $E events; $runs configurations): lec runs, single run = merged states"
+done
 # nothing to do
 out=$(es run lec --run-dir "$S/run" -K g -O "$S/n.csv" 2>&1)
 st=$?

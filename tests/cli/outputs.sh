@@ -97,6 +97,14 @@ lua5.4 -e 'io.write(string.pack("<i4i4i4i4", 100, 20, 5, 2))' >"$R/input/returnp
 es gen -t gul -e 80 -r 12 -s 9 -z 0.4 --seed 7 -o "$S/gen.bin"
 es run summary -t gul -p "$R/input" -i "$S/gen.bin" -1 "$R/work/s1/s.bin" -2 "$R/work/s2/s.bin"
 LECF="-F -f -W -w -S -s -M -m -r"
+# an aal state but its id and its checksum, as hex (to compare two states)
+cat >"$S/strip_state.lua" <<'EOF'
+local f = io.open(arg[1], "rb")
+local s = f:read("a")
+f:close()
+s = s:sub(1, -9):gsub("\nid=%x+\n", "\nid=\n")
+io.write((s:gsub(".", function(c) return ("%02x"):format(c:byte()) end)))
+EOF
 for k in 1 2; do
   W=$R/work/s$k/s.bin
   es run elt -r "$R" -i "$W" -s "$S/a$k.selt.csv" -m "$S/a$k.melt.csv" -q "$S/a$k.qelt.csv"
@@ -121,7 +129,9 @@ for k in 1 2; do
     same_file "$S/b$k.$t.csv" "$S/a$k.$t.csv" "generated, set $k: ${t^^} in one pass = summary + ${t^^} alone"
   done
   same_file "$S/b$k.lecstate/events.bin" "$S/a$k.lecstate/events.bin" "generated, set $k: lec --partial state"
-  same_file "$S/b$k.aalstate" "$S/a$k.aalstate" "generated, set $k: aal --partial state"
+  # each state has an identity of its own (and so a checksum): the rest is the same
+  is "$(lua5.4 "$S/strip_state.lua" "$S/b$k.aalstate")" "$(lua5.4 "$S/strip_state.lua" "$S/a$k.aalstate")" \
+    "generated, set $k: aal --partial state (but its id)"
 done
 # interleaved t:pairs and t:records rows on one table keep their call order
 cat >"$S/mix.lua" <<'LUA'
