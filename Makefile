@@ -44,12 +44,12 @@ CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) $(EXTRA_CFLAGS)
 # Header dependencies: each object and C test writes a .d file beside it.
 DEPFLAGS = -MMD -MP
-LDLIBS = -lm -pthread
+LDLIBS = -lsnappy -lzstd -lm -pthread
 
 # Debian packages (the names apt-get takes); `deps` installs the missing.
 # The build needs Lua 5.4 and its headers; the bundled scripts need
 # LuaFileSystem at run time (evstream.inputs); the tests need busted.
-DEPS_BUILD = lua5.4 liblua5.4-dev lua-filesystem
+DEPS_BUILD = lua5.4 liblua5.4-dev lua-filesystem libsnappy-dev libzstd-dev
 DEPS_TEST = lua-busted
 DEPS_FUZZ = clang-14 libclang-rt-14-dev
 # `evstream run plot` draws through gnuplot: installed only on request (deps-plot).
@@ -59,7 +59,8 @@ CORE_SRC = runtime/es_format.c runtime/es_batch.c runtime/es_reader.c runtime/es
            runtime/es_numfmt.c runtime/es_table.c runtime/es_records.c runtime/es_stats.c runtime/es_gen.c \
            runtime/es_csv.c runtime/es_summary.c runtime/es_pairs.c \
            runtime/es_occ.c runtime/es_acc.c runtime/es_vec.c runtime/es_plt.c runtime/es_aal.c \
-           runtime/es_lec.c runtime/es_kat.c runtime/es_xref.c
+           runtime/es_lec.c runtime/es_kat.c runtime/es_xref.c \
+           runtime/es_thrift.c runtime/es_parquet.c runtime/es_parquet_read.c
 BRIDGE_SRC = runtime/es_lua.c runtime/es_lua_reader.c runtime/es_lua_host.c runtime/es_lua_writer.c \
              runtime/es_lua_kernels.c runtime/es_lua_cross.c runtime/es_lua_plt.c \
              runtime/es_lua_aal.c runtime/es_lua_lec.c runtime/es_lua_kat.c
@@ -87,6 +88,8 @@ define install_missing
 	  liblua5.4-dev) $(PKG_CONFIG) --exists lua5.4 2>/dev/null || [ -f /usr/include/lua5.4/lua.h ];; \
 	  lua-filesystem) lua5.4 -e 'require "lfs"' >/dev/null 2>&1;; \
 	  lua-busted) command -v busted >/dev/null 2>&1;; \
+	  libsnappy-dev) [ -f /usr/include/snappy-c.h ];; \
+	  libzstd-dev) [ -f /usr/include/zstd.h ];; \
 	  gnuplot-nox) command -v gnuplot >/dev/null 2>&1;; \
 	  *) command -v "$$1" >/dev/null 2>&1;; \
 	  esac; \
