@@ -63,7 +63,7 @@ CORE_SRC = runtime/es_format.c runtime/es_batch.c runtime/es_reader.c runtime/es
            runtime/es_thrift.c runtime/es_parquet.c runtime/es_parquet_read.c
 BRIDGE_SRC = runtime/es_lua.c runtime/es_lua_reader.c runtime/es_lua_host.c runtime/es_lua_writer.c \
              runtime/es_lua_kernels.c runtime/es_lua_cross.c runtime/es_lua_plt.c \
-             runtime/es_lua_aal.c runtime/es_lua_lec.c runtime/es_lua_kat.c
+             runtime/es_lua_aal.c runtime/es_lua_lec.c runtime/es_lua_kat.c runtime/es_lua_parquet.c
 CORE_OBJ = $(CORE_SRC:runtime/%.c=$(BUILD)/obj/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:runtime/%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ = $(BUILD)/obj/main.o
@@ -147,8 +147,21 @@ $(BUILD)/tests/%: tests/c/%.c $(BUILD)/libevstream.a | $(BUILD)/.deps
 demo: all
 	@sh tests/demo.sh $(BUILD)
 
+# The independent Parquet reader of tests/cli/parquet.sh: hyparquet, pinned
+# in tests/parquet/package-lock.json, test-only (never a build dependency).
+# Installed when npm is here; without node/npm those checks are skipped and
+# counted as such.
+define install_parquet_check
+@if [ ! -f tests/parquet/node_modules/hyparquet/package.json ] && command -v npm >/dev/null 2>&1; then \
+	  echo "installing the test-only Parquet reader (npm ci in tests/parquet)"; \
+	  (cd tests/parquet && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+	    || echo "evstream: npm ci failed in tests/parquet: the independent Parquet checks are skipped"; \
+	fi
+endef
+
 test: all $(CTESTS)
 	$(call install_missing,$(DEPS_TEST))
+	$(call install_parquet_check)
 	@BUILD=$(BUILD) bash tests/run
 
 # The same suite with ASan + UBSan in a separate build tree.
@@ -157,6 +170,7 @@ test-asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all build-asan/.ctests
 	$(call install_missing,$(DEPS_TEST))
+	$(call install_parquet_check)
 	@BUILD=build-asan EVSTREAM_SANITIZE=1 bash tests/run
 
 build-asan/.ctests: $(CTESTS)
