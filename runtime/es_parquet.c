@@ -217,51 +217,6 @@ uint64_t es_pq_writer_rows(const es_pq_writer *w) { return w->total_rows + w->nr
 
 /* ==== statistics ==== */
 
-/* Whether a < b in the column's sort order (TypeDefinedOrder: signed
-** integers, or unsigned for a UINT_32 column; floats by value). */
-static int pq_less(const es_pq_col *c, const unsigned char *a, const unsigned char *b) {
-    switch (c->type) {
-    case ES_PQ_INT32: {
-        int32_t x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        return c->is_unsigned ? (uint32_t)x < (uint32_t)y : x < y;
-    }
-    case ES_PQ_INT64: {
-        int64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        return x < y;
-    }
-    case ES_PQ_FLOAT: {
-        float x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        return x < y;
-    }
-    default: {
-        double x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        return x < y;
-    }
-    }
-}
-
-static int pq_is_nan(const es_pq_col *c, const unsigned char *v) {
-    if (c->type == ES_PQ_FLOAT) {
-        float f;
-        memcpy(&f, v, 4);
-        return f != f;
-    }
-    if (c->type == ES_PQ_DOUBLE) {
-        double d;
-        memcpy(&d, v, 8);
-        return d != d;
-    }
-    return 0;
-}
-
 /* The specification's rules for floats: NaN takes no part in min/max,
 ** and a zero bound is written -0.0 as a minimum, +0.0 as a maximum, so
 ** that readers filtering on either zero find every row. */
@@ -279,19 +234,48 @@ static void pq_zero_sign(const es_pq_col *c, unsigned char *v, int negative) {
     }
 }
 
-static void pq_minmax(const es_pq_col *c, const unsigned char *v, size_t n, size_t wd, pq_chunk *ch) {
-    size_t i;
-    const unsigned char *mn = NULL, *mx = NULL;
-    for (i = 0; i < n; i++, v += wd) {
-        if (pq_is_nan(c, v)) continue;
-        if (!mn) mn = mx = v;
-        else if (pq_less(c, v, mn)) mn = v;
-        else if (pq_less(c, mx, v)) mx = v;
+/* The bounds of n values: one typed loop per type (a call per value
+** would cost more than the rest of the chunk's encoding).  0 when every
+** value is NaN. */
+#define PQ_MINMAX(T, LESS)                                     \
+    {                                                          \
+        T lo = 0, hi = 0, x;                                   \
+        size_t i = 0;                                          \
+        for (; i < n; i++) {                                   \
+            memcpy(&lo, v + i * sizeof(T), sizeof(T));         \
+            if (lo == lo) break; /* skip leading NaNs */       \
+        }                                                      \
+        if (i == n) return 0;                                  \
+        hi = lo;                                               \
+        for (; i < n; i++) {                                   \
+            memcpy(&x, v + i * sizeof(T), sizeof(T));          \
+            if (LESS(x, lo)) lo = x;                           \
+            if (LESS(hi, x)) hi = x;                           \
+        }                                                      \
+        memcpy(ch->min, &lo, sizeof(T));                       \
+        memcpy(ch->max, &hi, sizeof(T));                       \
+        return 1;                                              \
     }
-    ch->has_minmax = mn != NULL;
-    if (!mn) return;
-    memcpy(ch->min, mn, wd);
-    memcpy(ch->max, mx, wd);
+#define PQ_LT(a, b) ((a) < (b))
+#define PQ_LT_U(a, b) ((uint32_t)(a) < (uint32_t)(b))
+
+static int pq_bounds(const es_pq_col *c, const unsigned char *v, size_t n, pq_chunk *ch) {
+    switch (c->type) {
+    case ES_PQ_INT32:
+        if (c->is_unsigned) PQ_MINMAX(int32_t, PQ_LT_U)
+        PQ_MINMAX(int32_t, PQ_LT)
+    case ES_PQ_INT64:
+        PQ_MINMAX(int64_t, PQ_LT)
+    case ES_PQ_FLOAT:
+        PQ_MINMAX(float, PQ_LT)
+    default:
+        PQ_MINMAX(double, PQ_LT)
+    }
+}
+
+static void pq_minmax(const es_pq_col *c, const unsigned char *v, size_t n, pq_chunk *ch) {
+    ch->has_minmax = pq_bounds(c, v, n, ch);
+    if (!ch->has_minmax) return;
     pq_zero_sign(c, ch->min, 1);
     pq_zero_sign(c, ch->max, 0);
 }
@@ -299,9 +283,16 @@ static void pq_minmax(const es_pq_col *c, const unsigned char *v, size_t n, size
 /* ==== dictionary ==== */
 
 static uint64_t pq_bits(const unsigned char *v, size_t wd) {
-    uint64_t b = 0;
-    memcpy(&b, v, wd); /* little-endian hosts: the low bytes */
-    return b;
+    /* constant-size copies: a call to memcpy per value would dominate */
+    if (wd == 4) {
+        uint32_t b;
+        memcpy(&b, v, 4);
+        return b;
+    } else {
+        uint64_t b;
+        memcpy(&b, v, 8);
+        return b;
+    }
 }
 
 static size_t pq_hash(uint64_t k) {
@@ -326,7 +317,14 @@ static size_t pq_dict_build(es_pq_writer *w, const unsigned char *v, size_t n, s
     memset(w->dict_keys, 0, PQ_DICT_SLOTS * sizeof *w->dict_keys);
     for (i = 0; i < n; i++, v += wd) {
         uint64_t bits = pq_bits(v, wd), key = bits + 1;
-        size_t h = pq_hash(bits);
+        size_t h;
+        /* sorted columns (EventId, SummaryId, Period) come in runs: the
+        ** previous value's index, without a lookup */
+        if (i && bits == w->dict_vals[w->idx[i - 1]]) {
+            w->idx[i] = w->idx[i - 1];
+            continue;
+        }
+        h = pq_hash(bits);
         /* key 0 marks an empty slot: the one value whose key wraps to 0
         ** (all 64 bits set) is left to PLAIN */
         if (!key) return 0;
@@ -524,7 +522,7 @@ static int pq_write_chunk(es_pq_writer *w, int k, pq_chunk *ch) {
     memset(ch, 0, sizeof *ch);
     ch->offset = pq_offset(w);
     ch->nvals = (int64_t)n;
-    pq_minmax(&w->cols[k], v, n, wd, ch);
+    pq_minmax(&w->cols[k], v, n, ch);
     if (w->o.dictionary) d = pq_dict_build(w, v, n, wd);
     ch->dict = pq_dict_pays(n, d, wd);
     return ch->dict ? pq_chunk_dict(w, n, d, wd, ch) : pq_chunk_plain(w, v, n, wd, ch);
@@ -558,9 +556,14 @@ static int pq_flush_group(es_pq_writer *w) {
 static void pq_take_row(es_pq_writer *w, const unsigned char *p) {
     int k;
     for (k = 0; k < w->ncol; k++) {
-        size_t wd = w->width[k];
-        memcpy(w->vals[k] + w->nrows * wd, p, wd);
-        p += wd;
+        /* constant sizes: the copies compile to single moves */
+        if (w->width[k] == 4) {
+            memcpy(w->vals[k] + w->nrows * 4, p, 4);
+            p += 4;
+        } else {
+            memcpy(w->vals[k] + w->nrows * 8, p, 8);
+            p += 8;
+        }
     }
     w->nrows++;
 }
