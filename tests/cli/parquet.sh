@@ -105,6 +105,31 @@ EOF
   es run outputs -i "$E/summarypy.bin" -T "elt -r $E -E parquet -s $S/o_selt.parquet -q $S/o_qelt.parquet"
   back "$S/o_selt.parquet" "$E/py_selt.csv" "outputs: an elt command with -E parquet writes SELT as parquet"
   back "$S/o_qelt.parquet" "$E/py_qelt.csv" "outputs: QELT as parquet"
+  # ---- kat: Parquet partition tables ----
+  K=$CONF/kat
+  mkdir -p "$S/kpq"
+  for f in "$K"/bqplt/*.bin; do
+    es run kat -i "$f" -o "$S/kpq/$(basename "$f" .bin).parquet" -Q -u
+  done
+  es run kat -d "$S/kpq" -o "$S/kat.csv" -Q
+  same_file "$S/kat.csv" "$K/bkatpy_qplt.csv" "kat merges Parquet QPLT parts into the reference CSV"
+  es run kat -d "$S/kpq" -o "$S/ukat.csv" -Q -u
+  same_file "$S/ukat.csv" "$K/ubkatpy_qplt.csv" "kat -u concatenates Parquet parts as the reference does"
+  es run kat -d "$S/kpq" -o "$S/kat.parquet" -Q
+  back "$S/kat.parquet" "$K/bkatpy_qplt.csv" "kat of Parquet parts into a Parquet table (from the -o suffix)"
+  es run kat -d "$K/bqplt" -o "$S/kat.bin" -Q
+  indep "$S/kat.parquet" "$S/kat.bin" qplt "kat's Parquet table: hyparquet reads the values of kat's bin table"
+  fails "kat: Parquet parts of another table are one line" "not the columns of a SPLT table" \
+    es run kat -d "$S/kpq" -o "$S/kat_s.csv" -S
+  left=$(ls "${TMPDIR:-/tmp}" | grep -c '^evstream_kat\.' || true)
+  is "$left" "0" "kat leaves no temporary unpacked table behind"
+  # the parts of a partitioned run merge into the single run's file, byte for byte
+  es run tests/cli/scripts/split.lua "$S/p1.bin" "$S/p2.bin" -i "$E/summarypy.bin"
+  mkdir -p "$S/parts"
+  es run elt -E parquet -i "$S/p1.bin" -r "$E" -s "$S/parts/p1_selt.parquet"
+  es run elt -E parquet -i "$S/p2.bin" -r "$E" -s "$S/parts/p2_selt.parquet"
+  es run kat -d "$S/parts" -o "$S/kat_selt.parquet" -s
+  same_file "$S/kat_selt.parquet" "$S/selt.parquet" "kat of the partitions' Parquet SELTs is the single run's Parquet file"
 else
   skip "Oasis reference cases not found: conformance parquet tests"
 fi
