@@ -13,19 +13,43 @@ static const char *lpq_type_name(int t) {
     return t == ES_PQ_INT32 ? "INT32" : t == ES_PQ_INT64 ? "INT64" : t == ES_PQ_FLOAT ? "FLOAT" : "DOUBLE";
 }
 
-/* The reader is closed on every path: a userdata whose __gc closes it
-** would be the general answer, but nothing here raises between open and
-** close except out of memory in the pushes, where a leak is moot. */
+#define READER_MT "evstream.parquet_reader"
+
+/* The reader lives in a userdata box made before it is opened, whose __gc
+** closes it: a Lua error between open and close (out of memory in the
+** pushes of a long table) cannot leak it. */
+static int lpq_gc(lua_State *L) {
+    es_pq_reader **box = luaL_checkudata(L, 1, READER_MT);
+    es_pq_close(*box);
+    *box = NULL;
+    return 0;
+}
+
+/* Open path into a new box (left on the stack); NULL and err when it fails. */
+static es_pq_reader *lpq_open(lua_State *L, const char *path, char *err, size_t errlen) {
+    es_pq_reader **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, READER_MT);
+    return *box = es_pq_open(path, err, errlen);
+}
+
+/* Close the box at idx now (the GC would, later). */
+static void lpq_close(lua_State *L, int idx) {
+    es_pq_reader **box = luaL_checkudata(L, idx, READER_MT);
+    es_pq_close(*box);
+    *box = NULL;
+}
 
 /* evstream.parquet_info(path) -> {columns = {{name=, type=, unsigned=}...},
 **   rows=, groups=, formats="%d,..."|nil, created_by=, codec=} | nil, msg */
 static int l_parquet_info(lua_State *L) {
     const char *path = luaL_checkstring(L, 1), *s;
     char err[ES_ERR_MAX];
-    es_pq_reader *r = es_pq_open(path, err, sizeof err);
+    es_pq_reader *r;
     int k;
-    if (!r) return es_lua_fail(L, "%s", err);
-    lua_createtable(L, 0, 6);
+    lua_settop(L, 1);
+    if (!(r = lpq_open(L, path, err, sizeof err))) return es_lua_fail(L, "%s", err);
+    lua_createtable(L, 0, 6); /* stack: path, box, info */
     lua_createtable(L, es_pq_ncol(r), 0);
     for (k = 0; k < es_pq_ncol(r); k++) {
         lua_createtable(L, 0, 3);
@@ -54,7 +78,7 @@ static int l_parquet_info(lua_State *L) {
         lua_pushstring(L, es_pq_codec_name(es_pq_codec(r, 0, 0)));
         lua_setfield(L, -2, "codec");
     }
-    es_pq_close(r);
+    lpq_close(L, 2);
     return 1;
 }
 
@@ -104,14 +128,15 @@ static int lpq_rows(lua_State *L, es_pq_reader *r, char *err, size_t errlen) {
 static int l_parquet_read(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     char err[ES_ERR_MAX];
-    es_pq_reader *r = es_pq_open(path, err, sizeof err);
+    es_pq_reader *r;
     int k;
-    if (!r) return es_lua_fail(L, "%s", err);
+    lua_settop(L, 1);
+    if (!(r = lpq_open(L, path, err, sizeof err))) return es_lua_fail(L, "%s", err);
     if (es_pq_ncol(r) > ES_MAX_COLS) {
-        es_pq_close(r);
+        lpq_close(L, 2);
         return es_lua_fail(L, "%s: more than %d columns", path, ES_MAX_COLS);
     }
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 2); /* stack: path, box, result */
     lua_createtable(L, es_pq_ncol(r), 0);
     for (k = 0; k < es_pq_ncol(r); k++) {
         lua_pushstring(L, es_pq_col_name(r, k));
@@ -120,11 +145,11 @@ static int l_parquet_read(lua_State *L) {
     lua_setfield(L, -2, "names");
     lua_createtable(L, es_pq_nrows(r) < 1u << 24 ? (int)es_pq_nrows(r) : 1 << 24, 0);
     if (lpq_rows(L, r, err, sizeof err)) {
-        es_pq_close(r);
+        lpq_close(L, 2);
         return es_lua_fail(L, "%s", err);
     }
     lua_setfield(L, -2, "rows");
-    es_pq_close(r);
+    lpq_close(L, 2);
     return 1;
 }
 
@@ -134,11 +159,12 @@ static int lpq_table_rows(lua_State *L) {
     es_table *t = es_lua_checktable(L, 1);
     const char *path = luaL_checkstring(L, 2);
     char err[ES_ERR_MAX];
-    es_pq_reader *r = es_pq_open(path, err, sizeof err);
+    es_pq_reader *r;
     int rc;
-    if (!r) return es_lua_fail(L, "%s", err);
+    lua_settop(L, 2);
+    if (!(r = lpq_open(L, path, err, sizeof err))) return es_lua_fail(L, "%s", err);
     rc = es_pq_to_table(r, t, err, sizeof err);
-    es_pq_close(r);
+    lpq_close(L, 3);
     if (rc) return es_lua_fail(L, "%s", err);
     lua_pushboolean(L, 1);
     return 1;
@@ -147,8 +173,11 @@ static int lpq_table_rows(lua_State *L) {
 static const luaL_Reg parquet_funcs[] = {
     {"parquet_info", l_parquet_info}, {"parquet_read", l_parquet_read}, {NULL, NULL}};
 
+static const luaL_Reg reader_meta[] = {{"__gc", lpq_gc}, {NULL, NULL}};
+
 void es_lua_open_parquet(lua_State *L) {
     /* stack: state, module */
+    es_lua_newmeta(L, READER_MT, reader_meta, NULL);
     luaL_setfuncs(L, parquet_funcs, 0);
     /* t:parquet on the table writer's method table */
     luaL_getmetatable(L, "evstream.table");
