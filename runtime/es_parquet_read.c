@@ -114,6 +114,15 @@ static char *rd_strndup(const unsigned char *p, size_t n) {
     return s;
 }
 
+/* A column name as it goes into messages and CSV headers: control bytes
+** (a line end would split the one-line error, or the header) become '?'. */
+static char *rd_name(const unsigned char *p, size_t n) {
+    char *s = rd_strndup(p, n), *c;
+    for (c = s; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    return s;
+}
+
 /* One SchemaElement: the root (k = -1) or column k. */
 static int rd_schema_elem(es_pq_reader *r, es_thr *t, int k, int *children, char *err, size_t errlen) {
     int type, id, ptype = -1, rep = RD_REQUIRED, conv = -1;
@@ -132,7 +141,7 @@ static int rd_schema_elem(es_pq_reader *r, es_thr *t, int k, int *children, char
     if (t->err) return 0;
     if (k < 0) return 0;
     if (!name) return rd_err(r, err, errlen, "malformed footer (a column has no name)");
-    if (!(r->names[k] = rd_strndup(name, nlen))) return rd_err(r, err, errlen, "out of memory");
+    if (!(r->names[k] = rd_name(name, nlen))) return rd_err(r, err, errlen, "out of memory");
     if (*children) return rd_err(r, err, errlen, "column %s: nested columns are not supported", r->names[k]);
     if (rep == RD_REPEATED) return rd_err(r, err, errlen, "column %s: repeated columns are not supported", r->names[k]);
     if (ptype != ES_PQ_INT32 && ptype != ES_PQ_INT64 && ptype != ES_PQ_FLOAT && ptype != ES_PQ_DOUBLE)
