@@ -630,9 +630,7 @@ static int rd_read_chunk(es_pq_reader *r, int g, int k, size_t rows, char *err, 
         es_thr t;
         rd_page pg;
         const unsigned char *body;
-        /* values bound the page size: a page never decodes to more than
-        ** the rest of its chunk's values, plus its levels */
-        size_t bound = (rows - filled) * wd * 2 + 4096;
+        size_t bound;
         if (pos >= size) return rd_err(r, err, errlen, "malformed file (column %s: the chunk ends before its values)",
                                        r->names[k]);
         es_thr_init(&t, r->raw + pos, size - pos);
@@ -641,9 +639,13 @@ static int rd_read_chunk(es_pq_reader *r, int g, int k, size_t rows, char *err, 
             return rd_err(r, err, errlen, "malformed page header (column %s)", r->names[k]);
         body = t.p;
         pos = (size_t)(t.p - r->raw) + (size_t)pg.csize;
+        /* the values bound a page's size, before it is decompressed: a
+        ** dictionary holds at most the chunk's values, a data page the
+        ** values still to come and their levels (under a bit each) */
+        bound = pg.type == RD_DICTIONARY_PAGE ? rows * wd + 4096 : (rows - filled) * (wd + 1) + 4096;
         if (pg.type == RD_DATA_PAGE || pg.type == RD_DATA_PAGE_V2 || pg.type == RD_DICTIONARY_PAGE) {
             if (!pg.has_header) return rd_err(r, err, errlen, "malformed page header (column %s)", r->names[k]);
-            if ((size_t)pg.usize > bound && (size_t)pg.usize > rows * wd + 4096)
+            if ((size_t)pg.usize > bound)
                 return rd_err(r, err, errlen, "malformed page (column %s: %d bytes for its values)", r->names[k],
                               pg.usize);
         }
