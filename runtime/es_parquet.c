@@ -556,16 +556,31 @@ static int pq_flush_group(es_pq_writer *w) {
 static void pq_take_row(es_pq_writer *w, const unsigned char *p) {
     int k;
     for (k = 0; k < w->ncol; k++) {
-        /* constant sizes: the copies compile to single moves */
-        if (w->width[k] == 4) {
-            memcpy(w->vals[k] + w->nrows * 4, p, 4);
-            p += 4;
-        } else {
-            memcpy(w->vals[k] + w->nrows * 8, p, 8);
-            p += 8;
-        }
+        memcpy(w->vals[k] + w->nrows * w->width[k], p, w->width[k]);
+        p += w->width[k];
     }
     w->nrows++;
+}
+
+/* n whole packed rows into the column buffers, column by column: each
+** column's values are stored one after the other (a row at a time would
+** scatter every row's stores over all the columns, which costs more than
+** the encoding).  Constant-size copies compile to single moves. */
+static void pq_take_rows(es_pq_writer *w, const unsigned char *p, size_t n) {
+    size_t off = 0, i, rw = w->row_width;
+    int k;
+    for (k = 0; k < w->ncol; k++) {
+        const unsigned char *src = p + off;
+        if (w->width[k] == 4) {
+            unsigned char *dst = w->vals[k] + w->nrows * 4;
+            for (i = 0; i < n; i++) memcpy(dst + 4 * i, src + i * rw, 4);
+        } else {
+            unsigned char *dst = w->vals[k] + w->nrows * 8;
+            for (i = 0; i < n; i++) memcpy(dst + 8 * i, src + i * rw, 8);
+        }
+        off += w->width[k];
+    }
+    w->nrows += n;
 }
 
 int es_pq_write_packed(es_pq_writer *w, const void *data, size_t n) {
@@ -583,9 +598,11 @@ int es_pq_write_packed(es_pq_writer *w, const void *data, size_t n) {
         if (w->nrows == w->group_cap && pq_flush_group(w)) return w->err;
     }
     while (n >= w->row_width) {
-        pq_take_row(w, p);
-        p += w->row_width;
-        n -= w->row_width;
+        size_t rows = n / w->row_width, room = w->group_cap - w->nrows;
+        if (rows > room) rows = room;
+        pq_take_rows(w, p, rows);
+        p += rows * w->row_width;
+        n -= rows * w->row_width;
         if (w->nrows == w->group_cap && pq_flush_group(w)) return w->err;
     }
     memcpy(w->part, p, n);
