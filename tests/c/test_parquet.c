@@ -408,6 +408,37 @@ static size_t hand_table(unsigned char *body, hand_col *cols, int nulls) {
     return n;
 }
 
+/* What pyarrow writes for a nullable column with no null: an OPTIONAL
+** column, a data page v1 whose body is the definition levels (4-byte
+** length, then the hybrid: one RLE run of 1s) before PLAIN values. */
+static void test_optional_v1(void) {
+    unsigned char body[256], page[64];
+    int32_t v[5] = {10, -20, 30, -40, 50};
+    hand_col col;
+    es_thw th;
+    char err[ES_ERR_MAX];
+    size_t n = 0, pn = 0, rows;
+    const void *cols[1];
+    es_pq_reader *r;
+    int ok = 0;
+    static const unsigned char levels[6] = {2, 0, 0, 0, 0x0a, 0x01}; /* length 2: five 1s */
+    append(page, &pn, levels, sizeof levels);
+    append(page, &pn, v, sizeof v);
+    hand_page(&th, 0, pn, pn, 5, 0, 0);
+    append(body, &n, th.buf, th.len);
+    append(body, &n, page, pn);
+    es_thw_free(&th);
+    col = (hand_col){"V", ES_PQ_INT32, 1, ES_PQ_NONE, 4, 0, (int64_t)n};
+    hand_footer(&th, &col, 1, 5);
+    hand_file(tf_path("opt1.parquet"), body, n, &th);
+    es_thw_free(&th);
+    r = es_pq_open(tf_path("opt1.parquet"), err, sizeof err);
+    if (r && es_pq_read_group(r, 0, &rows, cols, err, sizeof err) == 0 && rows == 5)
+        ok = !memcmp(cols[0], v, sizeof v);
+    TAP_OK(ok, "reads an optional column of a data page v1 (length-prefixed levels, no null)");
+    es_pq_close(r);
+}
+
 static void test_other_writers(void) {
     unsigned char body[4096];
     hand_col cols[2];
@@ -526,6 +557,7 @@ int main(void) {
     test_round_trips();
     test_writer_refusals();
     test_other_writers();
+    test_optional_v1();
     test_refusals();
     test_malformed();
     tf_finish();

@@ -195,6 +195,10 @@ echo "EventId,SummaryId" >"$S/text.parquet"
 fails "a CSV named .parquet is not a Parquet file" "text.parquet: not a Parquet file" es run tocsv -i "$S/text.parquet"
 fails "parquet inputs and streams do not mix" "either streams or Parquet" es run tocsv -i "$S/gen.bin" "$S/g_selt.parquet"
 fails "a full disk is one line" "/dev/full" es run elt -E parquet -i "$S/gen.bin" -s /dev/full
+head -c 5000 "$S/gen.bin" >"$S/cut.bin"; printf 'xyz' >>"$S/cut.bin"
+es run elt -E parquet -i "$S/cut.bin" -s "$S/cut_selt.parquet" 2>/dev/null
+rc=$?
+[ $rc -ne 0 ] && [ ! -e "$S/cut_selt.parquet" ] && ! ls "$S" | grep -q '\.tmp\.'; ok $? "a malformed stream: the run fails and leaves no Parquet table (nor its temporary)"
 fails "an unknown compression is refused" "compression" es run elt -E parquet --compression lz4 -i "$S/gen.bin" -s "$S/x.parquet"
 [ ! -e "$S/x.parquet" ]; ok $? "a refused run leaves no table"
 
