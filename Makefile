@@ -44,13 +44,14 @@ CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) $(EXTRA_CFLAGS)
 # Header dependencies: each object and C test writes a .d file beside it.
 DEPFLAGS = -MMD -MP
-LDLIBS = -lm -pthread
+LDLIBS = -lsnappy -lzstd -lm -pthread
 
 # Debian packages (the names apt-get takes); `deps` installs the missing.
 # The build needs Lua 5.4 and its headers; the bundled scripts need
 # LuaFileSystem at run time (evstream.inputs) and lua-cjson (the oasis stage
-# reads analysis_settings.json); the tests need busted.
-DEPS_BUILD = lua5.4 liblua5.4-dev lua-filesystem lua-cjson
+# reads analysis_settings.json); Parquet tables need snappy and zstd; the
+# tests need busted.
+DEPS_BUILD = lua5.4 liblua5.4-dev lua-filesystem lua-cjson libsnappy-dev libzstd-dev
 DEPS_TEST = lua-busted
 DEPS_FUZZ = clang-14 libclang-rt-14-dev
 # `evstream run plot` draws through gnuplot: installed only on request (deps-plot).
@@ -60,10 +61,11 @@ CORE_SRC = runtime/es_format.c runtime/es_batch.c runtime/es_reader.c runtime/es
            runtime/es_numfmt.c runtime/es_table.c runtime/es_records.c runtime/es_stats.c runtime/es_gen.c \
            runtime/es_csv.c runtime/es_summary.c runtime/es_pairs.c \
            runtime/es_occ.c runtime/es_acc.c runtime/es_vec.c runtime/es_plt.c runtime/es_aal.c \
-           runtime/es_lec.c runtime/es_kat.c runtime/es_xref.c runtime/es_join.c
+           runtime/es_lec.c runtime/es_kat.c runtime/es_xref.c runtime/es_join.c \
+           runtime/es_thrift.c runtime/es_parquet.c runtime/es_parquet_read.c
 BRIDGE_SRC = runtime/es_lua.c runtime/es_lua_reader.c runtime/es_lua_host.c runtime/es_lua_writer.c \
              runtime/es_lua_kernels.c runtime/es_lua_cross.c runtime/es_lua_plt.c \
-             runtime/es_lua_aal.c runtime/es_lua_lec.c runtime/es_lua_kat.c
+             runtime/es_lua_aal.c runtime/es_lua_lec.c runtime/es_lua_kat.c runtime/es_lua_parquet.c
 CORE_OBJ = $(CORE_SRC:runtime/%.c=$(BUILD)/obj/%.o)
 BRIDGE_OBJ = $(BRIDGE_SRC:runtime/%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ = $(BUILD)/obj/main.o
@@ -89,6 +91,8 @@ define install_missing
 	  lua-filesystem) lua5.4 -e 'require "lfs"' >/dev/null 2>&1;; \
 	  lua-cjson) lua5.4 -e 'require "cjson"' >/dev/null 2>&1;; \
 	  lua-busted) command -v busted >/dev/null 2>&1;; \
+	  libsnappy-dev) [ -f /usr/include/snappy-c.h ];; \
+	  libzstd-dev) [ -f /usr/include/zstd.h ];; \
 	  gnuplot-nox) command -v gnuplot >/dev/null 2>&1;; \
 	  *) command -v "$$1" >/dev/null 2>&1;; \
 	  esac; \
@@ -146,8 +150,21 @@ $(BUILD)/tests/%: tests/c/%.c $(BUILD)/libevstream.a | $(BUILD)/.deps
 demo: all
 	@sh tests/demo.sh $(BUILD)
 
+# The independent Parquet reader of tests/cli/parquet.sh: hyparquet, pinned
+# in tests/parquet/package-lock.json, test-only (never a build dependency).
+# Installed when npm is here; without node/npm those checks are skipped and
+# counted as such.
+define install_parquet_check
+@if [ ! -f tests/parquet/node_modules/hyparquet/package.json ] && command -v npm >/dev/null 2>&1; then \
+	  echo "installing the test-only Parquet reader (npm ci in tests/parquet)"; \
+	  (cd tests/parquet && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+	    || echo "evstream: npm ci failed in tests/parquet: the independent Parquet checks are skipped"; \
+	fi
+endef
+
 test: all $(CTESTS)
 	$(call install_missing,$(DEPS_TEST))
+	$(call install_parquet_check)
 	@BUILD=$(BUILD) bash tests/run
 
 # The same suite with ASan + UBSan in a separate build tree.
@@ -156,6 +173,7 @@ test-asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all build-asan/.ctests
 	$(call install_missing,$(DEPS_TEST))
+	$(call install_parquet_check)
 	@BUILD=build-asan EVSTREAM_SANITIZE=1 bash tests/run
 
 build-asan/.ctests: $(CTESTS)

@@ -233,6 +233,7 @@ int luaopen_evstream(lua_State *L) {
     es_lua_open_aal(L);
     es_lua_open_lec(L);
     es_lua_open_kat(L);
+    es_lua_open_parquet(L);
     lua_remove(L, -2); /* state */
     return 1;
 }

@@ -37,6 +37,7 @@ void es_lua_open_plt(lua_State *L);    /* es_lua_plt.c: period loss tables */
 void es_lua_open_aal(lua_State *L);    /* es_lua_aal.c: ALT/ALCT reductions */
 void es_lua_open_lec(lua_State *L);    /* es_lua_lec.c: EP curves */
 void es_lua_open_kat(lua_State *L);    /* es_lua_kat.c: table concatenation */
+void es_lua_open_parquet(lua_State *L); /* es_lua_parquet.c: Parquet tables read back (after writer) */
 
 /* ---- module state (es_lua.c): the one way to reach it ---- */
 typedef struct es_lua_state {

@@ -2,15 +2,22 @@
 ** summary-info join (es_join.c).
 **
 **   evstream.kat{inputs = {path...}, columns = {{name, fmt}...}, key = {"EventId"[, "Period"]},
-**                sorted = true, input = "csv"|"bin", format = "csv"|"bin", path = OUT, name = "QPLT"}
+**                sorted = true, input = "csv"|"bin"|"parquet", format = "csv"|"bin"|"parquet", path = OUT,
+**                name = "QPLT", compression = "snappy"|"zstd"|"none"}
 **
 ** One call does the whole job in C: the output (path "-": stdout) is opened
 ** after the arguments are checked and committed only when every input was
 ** read.  Returns true, or nil and one line naming the file. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "es_lua.h"
+#include "es_parquet.h"
 #include "evstream.h"
 
 static int kat_optbool(lua_State *L, const char *k, int def) {
@@ -21,14 +28,17 @@ static int kat_optbool(lua_State *L, const char *k, int def) {
     return v;
 }
 
-/* "csv" or "bin" option k: 1 for bin. */
-static int kat_optformat(lua_State *L, const char *k) {
+/* "csv", "bin" or (output only) "parquet" option k: ES_TABLE_*. */
+static int kat_optformat(lua_State *L, const char *k, int parquet_ok) {
     const char *f;
+    int id;
     lua_getfield(L, 1, k);
     f = luaL_optstring(L, -1, "csv");
-    if (strcmp(f, "csv") && strcmp(f, "bin")) luaL_error(L, "kat: %s must be \"csv\" or \"bin\"", k);
+    id = !strcmp(f, "csv") ? ES_TABLE_CSV : !strcmp(f, "bin") ? ES_TABLE_BIN
+         : parquet_ok && !strcmp(f, "parquet") ? ES_TABLE_PARQUET : -1;
+    if (id < 0) luaL_error(L, "kat: %s must be \"csv\" or \"bin\"%s", k, parquet_ok ? " or \"parquet\"" : "");
     lua_pop(L, 1);
-    return !strcmp(f, "bin");
+    return id;
 }
 
 /* The columns into a userdata array (the GC owns it); the names stay
@@ -103,44 +113,88 @@ static const char **kat_inputs(lua_State *L, int *n) {
     return v;
 }
 
-/* Opens path, runs fn(ctx, out) and commits the output only if it succeeded:
-** the results of a binding that writes one table (true, or nil and one
-** line).  No Lua error may be raised once the output is open. */
-typedef int (*kat_writer)(void *ctx, es_out *out, char *err, size_t errlen);
-
-static int kat_write_to(lua_State *L, const char *path, kat_writer fn, void *ctx) {
-    char err[ES_ERR_MAX], name[ES_ERR_MAX];
-    int rc, e;
-    es_out *out = es_out_open(path, err, sizeof err);
-    if (!out) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
-    snprintf(name, sizeof name, "%s", es_out_name(out));
-    rc = fn(ctx, out, err, sizeof err);
-    e = es_out_close(out, rc == 0);
-    if (rc == 0 && e) es_lua_write_error(err, sizeof err, name, e);
-    return es_lua_close_result(L, rc || e ? err : NULL);
+/* A failed Parquet footer: "write error" for the output, as the merge reports. */
+static int kat_parquet_error(char *err, size_t errlen, const char *name, int e) {
+    es_lua_write_error(err, errlen, name, e ? e : EIO);
+    return -1;
 }
 
-typedef struct kat_job {
-    const es_kat_opts *o;
-    const char **paths;
-    int n;
-} kat_job;
+/* ---- Parquet inputs ----
+** The merge reads packed rows: each Parquet input is first unpacked into a
+** temporary bin table (the same values, bit for bit) under $TMPDIR, made
+** with mkstemp and written through a plain fd output, so that the run's
+** register of outputs does not refuse it as an input; the temporaries are
+** unlinked when the merge is done, whatever its outcome. */
 
-static int kat_job_run(void *ctx, es_out *out, char *err, size_t errlen) {
-    const kat_job *j = ctx;
-    return es_kat_run(j->o, j->paths, j->n, out, err, errlen);
+static void kat_unlink_all(char **temps, int n) {
+    int i;
+    for (i = 0; temps && i < n; i++) {
+        if (temps[i]) unlink(temps[i]);
+        free(temps[i]);
+        temps[i] = NULL;
+    }
+}
+
+/* Input path as a bin table of o's columns into the temporary *tmp. */
+static int kat_unpack(const es_kat_opts *o, const char *path, char **tmp, char *err, size_t errlen) {
+    const char *dir = getenv("TMPDIR");
+    es_pq_reader *r = es_pq_open(path, err, errlen);
+    es_table *t = NULL;
+    es_out *out;
+    size_t len;
+    int k, fd, rc = -1, e;
+    if (!r) return -1;
+    for (k = 0; k < o->ncol && k < es_pq_ncol(r) && !strcmp(es_pq_col_name(r, k), o->cols[k].name); k++) {
+    }
+    if (k < o->ncol || es_pq_ncol(r) != o->ncol) {
+        snprintf(err, errlen, "%s: not the columns of a %s table", path, o->name);
+        goto done;
+    }
+    len = strlen(dir && *dir ? dir : "/tmp") + sizeof "/evstream_kat.XXXXXX";
+    if (!(*tmp = malloc(len))) goto oom;
+    snprintf(*tmp, len, "%s/evstream_kat.XXXXXX", dir && *dir ? dir : "/tmp");
+    if ((fd = mkstemp(*tmp)) < 0) {
+        snprintf(err, errlen, "%s: %s", *tmp, strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+        goto done;
+    }
+    if (!(out = es_out_fdopen(fd, *tmp, 1))) {
+        close(fd);
+        goto oom;
+    }
+    if (!(t = es_table_new(out, o->cols, o->ncol, ES_TABLE_BIN, 0))) {
+        es_out_close(out, 0);
+        goto oom;
+    }
+    rc = es_pq_to_table(r, t, err, errlen);
+    e = es_out_close(out, rc == 0);
+    if (rc == 0 && e) rc = kat_parquet_error(err, errlen, *tmp, e);
+    goto done;
+oom:
+    snprintf(err, errlen, "kat: out of memory");
+done:
+    es_table_free(t);
+    es_pq_close(r);
+    return rc;
+}
+
+static int kat_unpack_all(const es_kat_opts *o, const char *const *paths, int n, char **temps, char *err,
+                          size_t errlen) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (kat_unpack(o, paths[i], &temps[i], err, errlen)) return -1;
+    return 0;
 }
 
 static int l_kat(lua_State *L) {
     es_kat_opts o;
-    kat_job job;
     const char **paths;
     const char *path;
-    int n;
+    char err[ES_ERR_MAX], name[ES_ERR_MAX];
+    int n, rc, e, format, in_format, codec;
+    char **temps = NULL;
+    es_out *out;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     memset(&o, 0, sizeof o);
@@ -148,44 +202,80 @@ static int l_kat(lua_State *L) {
     kat_key(L, o.cols, o.ncol, o.key);
     paths = kat_inputs(L, &n);
     o.sorted = kat_optbool(L, "sorted", 1);
-    o.in_bin = kat_optformat(L, "input");
-    o.out_bin = kat_optformat(L, "format");
+    in_format = kat_optformat(L, "input", 1);
+    o.in_bin = in_format != ES_TABLE_CSV;
+    format = kat_optformat(L, "format", 1);
+    o.out_bin = format != ES_TABLE_CSV;
     if (o.out_bin && !o.in_bin) return luaL_error(L, "kat: csv inputs make a csv table only");
+    lua_getfield(L, 1, "compression");
+    codec = es_pq_codec_id(luaL_optstring(L, -1, "snappy"));
+    luaL_argcheck(L, codec >= 0, 1, "compression must be snappy, zstd or none");
     lua_getfield(L, 1, "name");
     o.name = luaL_optstring(L, -1, "kat");
     lua_getfield(L, 1, "path");
     path = luaL_optstring(L, -1, "-");
-    job.o = &o;
-    job.paths = paths;
-    job.n = n;
-    return kat_write_to(L, path, kat_job_run, &job);
+    if (in_format == ES_TABLE_PARQUET) {
+        /* the temporary names: a userdata, so that an error frees them */
+        temps = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *temps, 0);
+        memset(temps, 0, (size_t)(n ? n : 1) * sizeof *temps);
+    }
+    /* no Lua error from here on: temporaries are made, the output is open */
+    if (temps && kat_unpack_all(&o, paths, n, temps, err, sizeof err)) {
+        kat_unlink_all(temps, n);
+        return es_lua_fail(L, "%s", err);
+    }
+    out = es_out_open(path, err, sizeof err);
+    if (!out) {
+        kat_unlink_all(temps, n);
+        luaL_pushfail(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    snprintf(name, sizeof name, "%s", es_out_name(out));
+    if (format == ES_TABLE_PARQUET) {
+        /* the merged packed rows go into a Parquet table through its sink */
+        es_table *t = es_table_new_parquet(out, o.cols, o.ncol, codec, 0);
+        if (!t) {
+            snprintf(err, sizeof err, "kat: out of memory");
+            rc = -1;
+        } else {
+            rc = es_kat_run(&o, temps ? (const char **)temps : paths, n, t->out, err, sizeof err);
+            if (rc == 0 && es_table_finish(t)) rc = kat_parquet_error(err, sizeof err, name, out->err);
+            es_table_free(t);
+        }
+    } else {
+        rc = es_kat_run(&o, temps ? (const char **)temps : paths, n, out, err, sizeof err);
+    }
+    kat_unlink_all(temps, n);
+    e = es_out_close(out, rc == 0);
+    if (rc == 0 && e) es_lua_write_error(err, sizeof err, name, e);
+    return es_lua_close_result(L, rc || e ? err : NULL);
 }
 
 /* evstream.join_summary_info{info = PATH, data = PATH, path = OUT}: the
 ** summary-info columns appended to a CSV table (join-summary-info); the
 ** output is committed only when the whole table was read.  true, or nil and
 ** one line naming the file. */
-typedef struct join_job {
-    const char *info, *data;
-} join_job;
-
-static int join_job_run(void *ctx, es_out *out, char *err, size_t errlen) {
-    const join_job *j = ctx;
-    return es_join_summary_info(j->info, j->data, out, err, errlen);
-}
-
 static int l_join_summary_info(lua_State *L) {
-    join_job job;
-    const char *path;
+    const char *info, *data, *path;
+    char err[ES_ERR_MAX], name[ES_ERR_MAX];
+    int rc, e;
+    es_out *out;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     lua_getfield(L, 1, "info");
-    job.info = luaL_checkstring(L, -1);
+    info = luaL_checkstring(L, -1);
     lua_getfield(L, 1, "data");
-    job.data = luaL_checkstring(L, -1);
+    data = luaL_checkstring(L, -1);
     lua_getfield(L, 1, "path");
     path = luaL_checkstring(L, -1);
-    return kat_write_to(L, path, join_job_run, &job);
+    out = es_out_open(path, err, sizeof err);
+    if (!out) return es_lua_fail(L, "%s", err);
+    snprintf(name, sizeof name, "%s", es_out_name(out));
+    rc = es_join_summary_info(info, data, out, err, sizeof err);
+    e = es_out_close(out, rc == 0);
+    if (rc == 0 && e) es_lua_write_error(err, sizeof err, name, e);
+    return es_lua_close_result(L, rc || e ? err : NULL);
 }
 
 static const luaL_Reg kat_funcs[] = {{"kat", l_kat}, {"join_summary_info", l_join_summary_info}, {NULL, NULL}};

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "es_lua.h"
+#include "es_parquet.h"
 
 #define TABLE_MT "evstream.table"
 #define STREAM_MT "evstream.stream"
@@ -53,7 +54,10 @@ typedef struct writer_table {
     int src_id[WT_SRC_CACHE];
 } writer_table;
 
-static const es_name_id table_formats[] = {{"csv", 0}, {"bin", 1}, {NULL, 0}};
+static const es_name_id table_formats[] = {
+    {"csv", ES_TABLE_CSV}, {"bin", ES_TABLE_BIN}, {"parquet", ES_TABLE_PARQUET}, {NULL, 0}};
+static const es_name_id table_codecs[] = {
+    {"snappy", ES_PQ_SNAPPY}, {"zstd", ES_PQ_ZSTD}, {"none", ES_PQ_NONE}, {NULL, 0}};
 
 /* The open table at idx; drain: with every pending t:pairs row written
 ** first (for whatever writes rows itself, so rows stay in call order). */
@@ -77,8 +81,9 @@ static int table_finish(lua_State *L, int commit) {
     es_lua_track(L, 1, 0);
     snprintf(name, sizeof name, "%s", es_out_name(t->out));
     es_table_stop_threads(t); /* writes what the workers hold; errors stay in out */
-    e = es_out_close(t->out, commit);
-    t->out = NULL;
+    if (commit) es_table_finish(t); /* a Parquet footer; errors stay in the output */
+    e = es_out_close(es_table_output(t), commit);
+    if (!t->pq) t->out = NULL; /* a Parquet table's own sink is freed with it */
     es_table_free(t);
     return es_lua_close_result(L, e && commit ? es_lua_write_error(msg, sizeof msg, name, e) : NULL);
 }
@@ -119,10 +124,12 @@ static void table_parse_columns(lua_State *L, int opts, es_col **cols, int *ncol
     *ncol = n;
 }
 
-/* evstream.table{path=, columns={{name, fmt [, f64=true]}...}, format="csv"|"bin", header=true} */
+/* evstream.table{path=, columns={{name, fmt [, f64=true]}...}, format="csv"|"bin"|"parquet",
+**   header=true, compression="snappy"|"zstd"|"none", row_group_rows=N (parquet)} */
 static int l_table(lua_State *L) {
     es_col *cols;
-    int ncol, binary, header;
+    int ncol, binary, header, codec;
+    lua_Integer group_rows;
     char err[ES_ERR_MAX];
     writer_table *wt;
     es_out *o;
@@ -132,12 +139,17 @@ static int l_table(lua_State *L) {
     lua_getfield(L, 1, "format");
     binary = es_lua_checkname(L, 1, luaL_optstring(L, -1, "csv"), table_formats, "format");
     header = es_lua_optbool(L, 1, "header", 1);
+    lua_getfield(L, 1, "compression");
+    codec = es_lua_checkname(L, 1, luaL_optstring(L, -1, "snappy"), table_codecs, "compression");
+    group_rows = es_lua_optint(L, 1, "row_group_rows", 0);
+    luaL_argcheck(L, group_rows >= 0 && group_rows <= INT32_MAX, 1, "row_group_rows must be 0..2^31-1");
     wt = lua_newuserdatauv(L, sizeof *wt, 1); /* user value: the cached source names */
     memset(wt, 0, sizeof *wt); /* threads_tried too: valgrind saw it read uninitialised */
     luaL_setmetatable(L, TABLE_MT);
     o = writer_open_out(L, 1, err, sizeof err);
     if (!o) return es_lua_fail(L, "%s", err);
-    wt->t = es_table_new(o, cols, ncol, binary, header);
+    wt->t = binary == ES_TABLE_PARQUET ? es_table_new_parquet(o, cols, ncol, codec, group_rows)
+                                       : es_table_new(o, cols, ncol, binary, header);
     if (!wt->t) {
         es_out_close(o, 0);
         return luaL_error(L, "out of memory");

@@ -372,6 +372,15 @@ es_out *es_out_fdopen(int fd, const char *name, int own_fd) {
     return o;
 }
 
+es_out *es_out_sink(int (*fn)(void *ud, const unsigned char *p, size_t n), void *ud, const char *name) {
+    es_out *o = es_out_fdopen(-1, name, 0);
+    if (o) {
+        o->sink = fn;
+        o->sink_ud = ud;
+    }
+    return o;
+}
+
 /* stdout: refused when another output already writes it, or when it is a
 ** file this run reads (`evstream run tocsv -i s.bin >>s.bin`). */
 static es_out *out_open_stdout(char *err, size_t errlen) {
@@ -468,10 +477,15 @@ es_out *es_out_open(const char *path, char *err, size_t errlen) {
     return o;
 }
 
+/* The bytes to where they go: the fd, or a sink's function. */
+static int out_emit(es_out *o, const void *p, size_t n) {
+    return o->sink ? o->sink(o->sink_ud, p, n) : es_write_all(o->fd, p, n);
+}
+
 int es_out_flush(es_out *o) {
     if (o->err) return o->err;
     if (o->len) {
-        int e = es_write_all(o->fd, o->buf, o->len);
+        int e = out_emit(o, o->buf, o->len);
         if (e) {
             o->err = e;
             return e;
@@ -500,7 +514,7 @@ int es_out_write(es_out *o, const void *p, size_t n) {
         if (es_out_flush(o)) return o->err;
         if (n >= o->cap) {
             /* Large blocks go straight out: no point copying them. */
-            int e = es_write_all(o->fd, p, n);
+            int e = out_emit(o, p, n);
             if (e) return o->err = e;
             if (o->sum) es_sum_add(o->sum, p, n);
             o->written += n;

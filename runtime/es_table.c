@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "es_internal.h"
+#include "es_parquet.h"
 
 /* "%d" or "%.Nf" with N in 0..9: the formats of docs/tables.md; "%u" for
 ** uint32 ids; "%.Ng" (N 1..17) for lossless float text. */
@@ -59,10 +60,71 @@ char *es_fmt_g64(char *p, double v, int digits) {
 void es_table_free(es_table *t) {
     int k;
     if (!t) return;
+    if (t->pq) {
+        es_out_close(t->out, 0); /* the sink: nothing left to commit */
+        es_pq_writer_free(t->pq);
+    }
     for (k = 0; k < t->ncol; k++) free(t->cols[k].name);
     free(t->cols);
     free(t->scratch);
     free(t);
+}
+
+/* ==== Parquet tables ====
+** Every cell writer of the library packs rows for `-E bin`; a Parquet table
+** is such a table whose output is a sink that hands the packed rows to the
+** Parquet writer, which keeps them by column. */
+
+static int table_pq_sink(void *ud, const unsigned char *p, size_t n) {
+    es_table *t = ud;
+    return es_pq_write_packed(t->pq, p, n);
+}
+
+/* The CSV format of column c ("%d", "%u", "%.Nf", "%.Ng") into buf. */
+static void table_col_format(const es_col *c, char *buf, size_t n) {
+    if (c->type == ES_COL_INT) snprintf(buf, n, c->prec == ES_INT_UNSIGNED ? "%%u" : "%%d");
+    else if (c->prec < 0) snprintf(buf, n, "%%.%dg", -c->prec);
+    else snprintf(buf, n, "%%.%df", c->prec);
+}
+
+/* Turn t (a bin table writing to its out) into a Parquet table; frees t
+** and returns -1 when out of memory or the codec is unknown. */
+static int table_parquet(es_table *t, int codec, size_t group_rows) {
+    es_pq_col pc[ES_MAX_COLS];
+    es_pq_opts o;
+    char formats[ES_MAX_COLS * 8];
+    size_t len = 0;
+    int k;
+    if (t->ncol > ES_MAX_COLS) goto fail;
+    for (k = 0; k < t->ncol; k++) {
+        const es_col *c = &t->cols[k];
+        pc[k].name = c->name;
+        pc[k].type = c->type == ES_COL_INT ? ES_PQ_INT32 : c->f64 ? ES_PQ_DOUBLE : ES_PQ_FLOAT;
+        pc[k].is_unsigned = c->type == ES_COL_INT && c->prec == ES_INT_UNSIGNED;
+        if (k) formats[len++] = ',';
+        table_col_format(c, formats + len, sizeof formats - len);
+        len += strlen(formats + len);
+    }
+    es_pq_defaults(&o);
+    o.codec = codec;
+    if (group_rows) o.group_rows = group_rows;
+    o.kv_key = ES_PQ_FORMATS_KEY;
+    o.kv_value = formats;
+    t->dest = t->out;
+    t->out = NULL;
+    if (!(t->pq = es_pq_writer_new(t->dest, pc, t->ncol, &o))) goto fail;
+    if (!(t->out = es_out_sink(table_pq_sink, t, es_out_name(t->dest)))) goto fail;
+    t->format = ES_TABLE_PARQUET;
+    t->binary = 1;
+    return 0;
+fail:
+    if (!t->out) t->out = t->dest; /* es_table_free closes the sink only */
+    if (t->pq && t->out == t->dest) {
+        es_pq_writer_free(t->pq);
+        t->pq = NULL;
+    }
+    es_table_free(t);
+    return -1;
 }
 
 static int table_write_header(es_table *t) {
@@ -97,8 +159,27 @@ es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, in
         t->cols[k].prec = cols[k].prec;
         t->cols[k].f64 = cols[k].type == ES_COL_FLOAT && cols[k].f64;
     }
+    if (binary == ES_TABLE_PARQUET) return table_parquet(t, ES_PQ_SNAPPY, 0) ? NULL : t;
+    t->format = binary;
     if (header && !binary) table_write_header(t); /* errors stay sticky in out */
     return t;
+}
+
+es_table *es_table_new_parquet(es_out *out, const es_col *cols, int ncol, int codec, size_t group_rows) {
+    es_table *t = es_table_new(out, cols, ncol, ES_TABLE_BIN, 0);
+    return t && table_parquet(t, codec, group_rows) ? NULL : t;
+}
+
+es_out *es_table_output(const es_table *t) { return t->pq ? t->dest : t->out; }
+
+int es_table_finish(es_table *t) {
+    int e;
+    if (!t->pq) return 0;
+    if ((e = es_out_flush(t->out)) != 0) { /* the sink's rows, into the column buffers */
+        if (!t->dest->err) t->dest->err = e;
+        return e;
+    }
+    return es_pq_writer_finish(t->pq);
 }
 
 int es_table_end_row(es_table *t) {

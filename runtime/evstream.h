@@ -293,6 +293,9 @@ typedef struct es_out {
     char *tmp;            /* temporary path renamed on commit */
     int is_dir;           /* a directory output (es_out_open_dir) */
     es_sum *sum;          /* the checksum of the bytes written (es_out_hash), or NULL */
+    /* a sink output (es_out_sink) hands its bytes to this instead of an fd */
+    int (*sink)(void *ud, const unsigned char *p, size_t n);
+    void *sink_ud;
 } es_out;
 
 /* path "-" or NULL: stdout.  A regular (or new) file is written under a
@@ -315,6 +318,10 @@ int es_out_hash(es_out *o);
 int es_out_digest(es_out *o, uint64_t *sum, uint64_t *bytes);
 /* 32 hex digits of 128 random bits (getrandom/urandom): 0, or -1. */
 int es_random_hex128(char out[33]);
+/* An output whose flushed bytes go to fn(ud, p, n) (0 or an errno, which
+** becomes the output's sticky err), named name in messages: e.g. the
+** packed rows of a Parquet table, on their way to its column buffers. */
+es_out *es_out_sink(int (*fn)(void *ud, const unsigned char *p, size_t n), void *ud, const char *name);
 /* Flush; returns 0 or errno. */
 int es_out_flush(es_out *o);
 /* Flush so that n contiguous bytes fit (growing the buffer if n > cap); 0 or errno. */
@@ -412,7 +419,15 @@ typedef struct es_table {
     struct es_pairs_async *async; /* worker threads of es_table_pairs, or NULL */
     float *scratch;       /* es_table_records: dense samples and quantiles */
     size_t scratch_cap;
+    /* ES_TABLE_PARQUET: `binary` is 1 and `out` an es_out_sink whose packed
+    ** rows go to pq, which writes the file to dest (the caller's output) */
+    int format;
+    struct es_pq_writer *pq;
+    es_out *dest;
 } es_table;
+
+/* The formats of a table (es_table_new's `binary` takes these). */
+enum { ES_TABLE_CSV = 0, ES_TABLE_BIN = 1, ES_TABLE_PARQUET = 2 };
 
 /* Parse "%d", "%u", "%f", "%.Nf" (N 0..9) or "%.Ng" (N 1..17) into a
 ** column; -1 if unsupported. "%.9g" prints every float32 so that strtof
@@ -423,6 +438,19 @@ int es_col_parse_format(const char *fmt, int *type, int *prec);
 ** cols is copied (ncol >= 1; the bulk writers take ES_MAX_COLS). header: write the CSV header line.
 ** NULL when out of memory. */
 es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, int header);
+/* binary = ES_TABLE_PARQUET: a Parquet file (docs/tables.md, "Parquet")
+** of one column per es_col: INT32 for int columns, FLOAT or DOUBLE (f64);
+** codec: an ES_PQ_* of es_parquet.h (es_table_new: snappy); group_rows:
+** rows per row group at most (0: ES_PQ_GROUP_ROWS, and never more than
+** ES_PQ_GROUP_BYTES of values).  The cells go in as for `-E bin`;
+** es_table_finish writes the file's footer. */
+es_table *es_table_new_parquet(es_out *out, const es_col *cols, int ncol, int codec, size_t group_rows);
+/* The output the table writes to (out of es_table_new), for closing it. */
+es_out *es_table_output(const es_table *t);
+/* Call after es_table_stop_threads, before closing the output with
+** commit: a Parquet table writes its last row group and its footer.
+** 0, or an errno (also left in es_table_output(t)->err). */
+int es_table_finish(es_table *t);
 void es_table_free(es_table *t);
 /* Field k of the current row, in column k's format; end the row with
 ** es_table_end_row.  An int column takes an int32 (put_i32), or a float

@@ -40,7 +40,10 @@ end
 local RUN = opts.run_dir
 local OCC_PATH = RUN .. "/input/occurrence.bin"
 local PERIODS_PATH = RUN .. "/input/periods.bin"
-local CSV = opts.ext == "csv"
+-- NaNs: the bin form keeps the reduction's bits, as the reference's .bin;
+-- CSV and Parquet get Python's "nan" (tocsv of the Parquet form prints the
+-- CSV form).
+local CSV = opts.ext ~= "bin"
 local NAN = evstream.NAN
 
 -- ---- inputs of the run directory ----
@@ -60,7 +63,7 @@ end
 
 -- ---- tables ----
 local function open_table(path, def)
-  return check(evstream.table{path = path, columns = def.columns, format = opts.ext, header = not opts.noheader})
+  return check(evstream.table{path = path, columns = def.columns, format = opts.ext, compression = opts.compression, header = not opts.noheader})
 end
 
 -- One row. Python prints every NaN as "nan"; C would print the negative

@@ -20,8 +20,10 @@ local opts = cli.parse({...}, {
     {nil, "--run_dir", arg = "DIR", default = ".", aliases = {"--run-dir", "-r"}, help = "run directory holding input/"},
     {nil, "--quantiles", arg = "PATH", help = "quantile file (default RUN_DIR/input/quantile.bin)"},
     {nil, "--event-rates", arg = "PATH", help = "event rates, csv or bin (default RUN_DIR/input/event_rates.csv or er.csv)"},
-    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, aliases = {"--ext"},
+    {"-E", "--format", arg = "csv|bin|parquet", default = "csv", choices = {"csv", "bin", "parquet"}, aliases = {"--ext"},
      help = "output format"},
+    {nil, "--compression", arg = "snappy|zstd|none", default = "snappy", choices = {"snappy", "zstd", "none"},
+     help = "parquet compression"},
     {"-H", "--noheader", help = "no CSV header line"},
   },
 })
@@ -47,7 +49,7 @@ local check = cli.check    -- a value, or (nil, msg): stop with "elt: msg"
 
 local function open_table(path, columns)
   if not path then return nil end
-  return check(evstream.table{path = path, columns = columns, format = opts.format, header = not opts.noheader})
+  return check(evstream.table{path = path, columns = columns, format = opts.format, compression = opts.compression, header = not opts.noheader})
 end
 
 local function load_rates()

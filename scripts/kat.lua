@@ -3,10 +3,11 @@
 --   evstream run kat -i work/p1_qplt.csv work/p2_qplt.csv -o qplt.csv -Q
 --   evstream run kat -d work/selt -o selt.csv -s
 --
--- The options are katpy's. The files of -d (*.csv, *.bin) come first, sorted
--- by name, then the -i files in the order given; all of one type. kat reads no
--- event stream: the run host hands the -i paths to begin(). The merge, the
--- copying and the bin -> csv formatting are one C call (evstream.kat).
+-- The options are katpy's. The files of -d (*.csv, *.bin, *.parquet) come
+-- first, sorted by name, then the -i files in the order given; all of one
+-- type. kat reads no event stream: the run host hands the -i paths to begin().
+-- The merge, the copying and the bin -> csv / parquet formatting are one C
+-- call (evstream.kat), Parquet inputs included.
 local evstream = require "evstream"
 local cli = require "evstream.cli"
 local lfs = require "lfs"
@@ -17,8 +18,9 @@ local opts = cli.parse({...}, {
   about = "Concatenate per-partition ELT/PLT tables (the -i FILE... and/or -d DIR), as katpy does: a merge "
     .. "in EventId (ELT) or (EventId, Period) (PLT) order, or -u in the order given.",
   options = {
-    {"-o", "--out", arg = "PATH", help = "output table (- for stdout): .csv, or .bin for packed rows (bin inputs)"},
-    {"-d", "--dir", arg = "DIR", help = "every *.csv / *.bin of DIR, sorted by name, before the -i files"},
+    {"-o", "--out", arg = "PATH",
+     help = "output table (- for stdout): .csv, or .bin / .parquet (bin or parquet inputs)"},
+    {"-d", "--dir", arg = "DIR", help = "every *.csv / *.bin / *.parquet of DIR, sorted by name, before the -i files"},
     {"-s", "--selt", help = "the inputs are SELTs"},
     {"-m", "--melt", help = "the inputs are MELTs"},
     {"-q", "--qelt", help = "the inputs are QELTs"},
@@ -26,10 +28,12 @@ local opts = cli.parse({...}, {
     {"-M", "--mplt", help = "the inputs are MPLTs"},
     {"-Q", "--qplt", help = "the inputs are QPLTs"},
     {"-u", "--unsorted", help = "concatenate in the order given, without merging by event"},
-    {"-f", "--file-type", arg = "csv|bin", choices = {"csv", "bin"},
+    {"-f", "--file-type", arg = "csv|bin|parquet", choices = {"csv", "bin", "parquet"},
      help = "input type when the names have no suffix (e.g. pipes)"},
-    {"-E", "--format", arg = "csv|bin", choices = {"csv", "bin"},
+    {"-E", "--format", arg = "csv|bin|parquet", choices = {"csv", "bin", "parquet"},
      help = "output format (default: from the -o suffix, else the inputs' type)"},
+    {nil, "--compression", arg = "snappy|zstd|none", default = "snappy", choices = {"snappy", "zstd", "none"},
+     help = "parquet compression"},
   },
 })
 
@@ -70,8 +74,8 @@ end
 local function input_files(given)
   local list = opts.dir and dir_files(opts.dir) or {}
   if opts.dir and #list == 0 then
-    if #given == 0 then fail("no input tables: %s has no *.csv or *.bin file", opts.dir) end
-    io.stderr:write(("evstream: kat: warning: no *.csv or *.bin file in %s\n"):format(opts.dir))
+    if #given == 0 then fail("no input tables: %s has no *.csv, *.bin or *.parquet file", opts.dir) end
+    io.stderr:write(("evstream: kat: warning: no *.csv, *.bin or *.parquet file in %s\n"):format(opts.dir))
   end
   for _, p in ipairs(given) do
     if p == "-" then fail("-i -: kat reads files (a pipe can be named, with -f)") end
@@ -89,23 +93,24 @@ local function input_type(list)
   local s = suffix(list[1])
   for _, p in ipairs(list) do
     if suffix(p) ~= s then
-      fail("inputs of different types (%s and %s): all must be .csv or all .bin", list[1], p)
+      fail("inputs of different types (%s and %s): all must be .csv, all .bin or all .parquet", list[1], p)
     end
   end
   if s == "" then
-    if not opts.file_type then fail("cannot tell the input type from the names: give -f csv|bin") end
+    if not opts.file_type then fail("cannot tell the input type from the names: give -f csv|bin|parquet") end
     return opts.file_type
   end
-  if s == ".parquet" then fail("parquet tables are not supported (csv and bin are)") end
-  if s ~= ".csv" and s ~= ".bin" then fail("inputs must be .csv or .bin tables, not %s", s) end
+  if s ~= ".csv" and s ~= ".bin" and s ~= ".parquet" then
+    fail("inputs must be .csv, .bin or .parquet tables, not %s", s)
+  end
   return s:sub(2)
 end
 
 local function output_format(intype)
   local s = suffix(opts.out)
-  local fmt = opts.format or (s == ".csv" and "csv") or (s == ".bin" and "bin") or intype
-  if s == ".parquet" and not opts.format then fail("parquet output is not supported (csv and bin are)") end
-  if fmt == "bin" and intype == "csv" then fail("csv inputs make a csv table only (not %s)", opts.out) end
+  local fmt = opts.format or (s == ".csv" and "csv") or (s == ".bin" and "bin") or (s == ".parquet" and "parquet")
+    or intype
+  if fmt ~= "csv" and intype == "csv" then fail("csv inputs make a csv table only (not %s)", opts.out) end
   return fmt
 end
 
@@ -115,6 +120,6 @@ function begin(info)
   local intype = input_type(list)
   local ok, err = evstream.kat{inputs = list, columns = def.columns, key = def.key, sorted = not opts.unsorted,
                                input = intype, format = output_format(intype), path = opts.out,
-                               name = def.name:upper()}
+                               name = def.name:upper(), compression = opts.compression}
   if not ok then fail("%s", err) end
 end

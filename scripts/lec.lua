@@ -100,7 +100,7 @@ end
 
 -- ---- the tables ----
 local function open_table(path, def)
-  return check(evstream.table{path = path, columns = def.columns, format = opts.ext, header = not opts.noheader})
+  return check(evstream.table{path = path, columns = def.columns, format = opts.ext, compression = opts.compression, header = not opts.noheader})
 end
 
 local function write_tables(sum, max, max_id)

@@ -21,7 +21,9 @@ local opts = cli.parse({...}, {
     {nil, "--occurrence", arg = "PATH", help = "occurrence file (default RUN_DIR/input/occurrence.bin)"},
     {nil, "--return-periods", arg = "LIST", default = "10,50,100,250,500,1000",
      help = "return periods, comma-separated, or a returnperiods.bin/.csv file"},
-    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
+    {"-E", "--format", arg = "csv|bin|parquet", default = "csv", choices = {"csv", "bin", "parquet"}, help = "output format"},
+    {nil, "--compression", arg = "snappy|zstd|none", default = "snappy", choices = {"snappy", "zstd", "none"},
+     help = "parquet compression"},
   },
 })
 
@@ -49,7 +51,7 @@ end
 function event(ev) acc:add(ev) end                         -- one C call per event
 
 function finish()
-  local out = check(evstream.table{path = opts.output, format = opts.format, columns = {
+  local out = check(evstream.table{path = opts.output, format = opts.format, compression = opts.compression, columns = {
     {"SummaryId", "%d"}, {"ReturnPeriod", "%d"}, {"Loss", "%.6f", f64 = true}}})
   local total = occ:periods() * N                          -- P x N values, most of them implicit zeros
   local v, top = evstream.vec(), 0

@@ -22,7 +22,9 @@ local opts, rest = cli.parse({...}, {
     {"-o", "--output", arg = "PATH", default = "-", help = "the table (- for stdout)"},
     {nil, "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/occurrence.bin"},
     {nil, "--occurrence", arg = "PATH", help = "occurrence file, .bin or .csv (default RUN_DIR/input/occurrence.bin)"},
-    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
+    {"-E", "--format", arg = "csv|bin|parquet", default = "csv", choices = {"csv", "bin", "parquet"}, help = "output format"},
+    {nil, "--compression", arg = "snappy|zstd|none", default = "snappy", choices = {"snappy", "zstd", "none"},
+     help = "parquet compression"},
     {nil, "--partial", arg = "STATE", help = "write the state of these inputs to STATE instead of the table"},
     {nil, "--merge", arg = "STATE...", help = "write the table of states made by --partial (reads no stream)"},
   },
@@ -38,7 +40,7 @@ local KIND = "evstream period_means state 1 occurrence=" .. occ:fingerprint()
 local acc
 
 local function write_table()
-  local out = check(evstream.table{path = opts.output, format = opts.format, columns = {
+  local out = check(evstream.table{path = opts.output, format = opts.format, compression = opts.compression, columns = {
     {"SummaryId", "%d"}, {"Period", "%d"}, {"MeanLoss", "%.6f", f64 = true}, {"AnalyticalMeanLoss", "%.6f", f64 = true}}})
   local ids, periods = acc:keys()                          -- ascending (summary, period)
   out:rows(ids, periods, acc:reduce("mean"), acc:reduce("sum", 0, 0))   -- all rows in one C call

@@ -5,7 +5,7 @@
 --   evstream run plot -i alct.csv -o alct.svg
 --   evstream run plot -i tail.csv -o tail.svg
 --
--- The table is read with evstream.tables.read (CSV or `-E bin`); its kind
+-- The table is read with evstream.tables.read (CSV, `-E bin` or Parquet); its kind
 -- comes from --kind, the CSV header, or the file name. The gnuplot script,
 -- with the data inline (`$dN << EOD` blocks), goes to gnuplot on a pipe:
 -- no temporary data file. The picture is written under a temporary name and
@@ -36,7 +36,8 @@ local opts = cli.parse({...}, {
     {"-o", "--output", arg = "PATH", help = "the picture (default: the input's name with .svg, here)"},
     {"-k", "--kind", arg = "KIND", choices = {"ept", "psept", "alct", "tail"},
      help = "table kind (default: from the CSV header or the file name)"},
-    {"-E", "--format", arg = "csv|bin", choices = {"csv", "bin"}, help = "input format (default: bin for a .bin name)"},
+    {"-E", "--format", arg = "csv|bin|parquet", choices = {"csv", "bin", "parquet"},
+     help = "input format (default: bin for a .bin name, parquet for a Parquet file)"},
     {"-H", "--noheader", help = "the CSV has no header line (give --kind)"},
     {"-s", "--summary", arg = "ID[,ID..]", help = "summaries to draw (default: all)"},
     {"-e", "--ep-type", arg = "T[,T..]", help = "EPT/PSEPT: EP types to draw: OEP, OEP-TVaR, AEP, AEP-TVaR or 1-4 " ..
@@ -585,7 +586,7 @@ local DRAW = {ept = draw_ept, psept = draw_psept, alct = draw_alct, tail = draw_
 -- bin the record size when only one kind fits it.
 local function kind_of(path, format)
   if opts.kind then return opts.kind end
-  if format == "csv" and not opts.noheader then return nil end
+  if (format == "csv" and not opts.noheader) or format == "parquet" then return nil end
   local base = path:match("([^/]*)$"):lower()
   for _, k in ipairs{"psept", "ept", "alct", "tail"} do
     if base:find(k, 1, true) then return k end
@@ -632,7 +633,8 @@ function begin(info)
   if #inputs ~= 1 or inputs[1] == "-" then die("give one table file with -i FILE") end
   local path = inputs[1]
   if lfs.attributes(path, "mode") == "directory" then die("%s: is a directory", path) end
-  local format = opts.format or (path:lower():match("%.bin$") and "bin" or "csv")
+  local format = opts.format or (path:lower():match("%.bin$") and "bin")
+    or ((path:lower():match("%.parquet$") or tables.is_parquet(path)) and "parquet") or "csv"
   local kind = kind_of(path, format)
   local t, err = tables.read(path, {def = kind and def_of(kind), format = format, noheader = opts.noheader})
   if not t then

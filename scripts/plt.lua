@@ -23,8 +23,10 @@ local opts = cli.parse({...}, {
     {nil, "--occurrence", arg = "PATH", help = "occurrence file, bin or csv (default RUN_DIR/input/occurrence.bin)"},
     {nil, "--periods", arg = "PATH", help = "period weights, bin or csv (default RUN_DIR/input/periods.bin if present, else 1/P)"},
     {nil, "--quantiles", arg = "PATH", help = "quantile file (default RUN_DIR/input/quantile.bin)"},
-    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, aliases = {"--ext"},
+    {"-E", "--format", arg = "csv|bin|parquet", default = "csv", choices = {"csv", "bin", "parquet"}, aliases = {"--ext"},
      help = "output format"},
+    {nil, "--compression", arg = "snappy|zstd|none", default = "snappy", choices = {"snappy", "zstd", "none"},
+     help = "parquet compression"},
     {"-H", "--noheader", help = "no CSV header line"},
   },
 })
@@ -42,7 +44,7 @@ end
 
 local function open_table(path, t)
   if not path then return nil end
-  return check(evstream.table{path = path, columns = t.columns, format = opts.format, header = not opts.noheader})
+  return check(evstream.table{path = path, columns = t.columns, format = opts.format, compression = opts.compression, header = not opts.noheader})
 end
 
 function begin(info)

@@ -29,7 +29,9 @@ local opts = cli.parse({...}, {
     {"-o", "--output", arg = "PATH", default = "-", help = "output table (- for stdout)"},
     {"-l", "--levels", arg = "P,P..", default = "0.9,0.99,0.996", help = "VaR/TVaR levels in (0,1)"},
     {"-t", "--target", arg = "RE", default = 0.01, number = true, help = "target relative sampling error"},
-    {"-E", "--format", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
+    {"-E", "--format", arg = "csv|bin|parquet", default = "csv", choices = {"csv", "bin", "parquet"}, help = "output format"},
+    {nil, "--compression", arg = "snappy|zstd|none", default = "snappy", choices = {"snappy", "zstd", "none"},
+     help = "parquet compression"},
     {"-H", "--noheader", help = "no CSV header line"},
   },
 })
@@ -73,7 +75,7 @@ end
 
 function finish()
   local cols = tables.tail(levels).columns   -- the layout `plot` reads back
-  local t = cli.check(evstream.table{path = opts.output, columns = cols, format = opts.format, header = not opts.noheader})
+  local t = cli.check(evstream.table{path = opts.output, columns = cols, format = opts.format, compression = opts.compression, header = not opts.noheader})
   local ids = {}
   for S in pairs(loss) do ids[#ids + 1] = S end
   table.sort(ids)

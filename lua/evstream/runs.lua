@@ -15,7 +15,9 @@ local M = {}
 M.OPTIONS = {
   {nil, "--run-dir", arg = "DIR", default = ".", help = "run directory holding input/ and work/"},
   {nil, "--run_dir", arg = "DIR", help = "the same (the reference's spelling)"},
-  {"-E", "--ext", arg = "csv|bin", default = "csv", choices = {"csv", "bin"}, help = "output format"},
+  {"-E", "--ext", arg = "csv|bin|parquet", default = "csv", choices = {"csv", "bin", "parquet"}, help = "output format"},
+  {nil, "--compression", arg = "snappy|zstd|none", default = "snappy", choices = {"snappy", "zstd", "none"},
+   help = "parquet compression"},
   {"-H", "--noheader", help = "no CSV header line"},
   {nil, "--partial", arg = "STATE", help = "write the state of these inputs to STATE instead of tables"},
   {nil, "--merge", arg = "STATE...", help = "write the tables of states made by --partial (reads no stream)"},

@@ -105,6 +105,14 @@ function M.detect(names)
   return nil
 end
 
+-- Whether the file at path starts with Parquet's magic "PAR1".
+function M.is_parquet(path)
+  local f = io.open(path, "rb")
+  local magic = f and f:read(4)
+  if f then f:close() end
+  return magic == "PAR1"
+end
+
 -- A CSV field as a number: Lua's tonumber, plus the nan/inf that printf writes.
 local SPECIAL = {nan = 0 / 0, ["-nan"] = 0 / 0, inf = math.huge, ["-inf"] = -math.huge,
                  infinity = math.huge, ["-infinity"] = -math.huge}
@@ -116,8 +124,10 @@ local function to_number(s)
 end
 
 -- A table that evstream (or the reference) wrote, back in memory:
---   M.read(path, {def = entry, format = "csv"|"bin", noheader = bool})
--- format defaults to "bin" for a .bin name, else "csv". A `-E bin` table has
+--   M.read(path, {def = entry, format = "csv"|"bin"|"parquet", noheader = bool})
+-- format defaults to "bin" for a .bin name, "parquet" for a .parquet one or
+-- a file that starts with Parquet's magic, else "csv". A Parquet table
+-- names its columns (read in C: evstream.parquet_read). A `-E bin` table has
 -- no header, so it needs `def` (int32 for "%d"/"%u" columns, float32 else).
 -- A CSV table is recognised by its header (M.detect); with `def` the header
 -- must be def's (a tail table takes its levels from its header). A CSV
@@ -129,9 +139,24 @@ end
 function M.read(path, opts)
   opts = opts or {}
   local def = opts.def
-  local format = opts.format or (path:lower():match("%.bin$") and "bin" or "csv")
+  local format = opts.format or (path:lower():match("%.bin$") and "bin")
+    or ((path:lower():match("%.parquet$") or M.is_parquet(path)) and "parquet") or "csv"
   local rows
-  if format == "bin" then
+  if format == "parquet" then
+    local t, err = require("evstream").parquet_read(path)
+    if not t then return nil, err end
+    local found = M.detect(t.names)
+    if def and not (found and found.header == def.header) and table.concat(t.names, ",") ~= def.header then
+      return nil, ("%s: not the columns of the %s table (%s)"):format(path, def.name, def.header)
+    end
+    def = found or def
+    if not def then
+      local cols = {}
+      for i, h in ipairs(t.names) do cols[i] = {h, "%f"} end
+      def = with_layout{name = nil, columns = cols}
+    end
+    rows = t.rows
+  elseif format == "bin" then
     if not def then return nil, path .. ": a binary table has no header: its kind must be given" end
     local ok, cerr = require("evstream").claim_input(path, "table")   -- no output of the run may replace it
     if not ok then return nil, cerr end

@@ -7,6 +7,7 @@
 ** holding in the plain, ASan and valgrind builds. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_csv_one
 #include "../fuzz/fuzz_csv.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_parquet_one
+#include "../fuzz/fuzz_parquet.c"
 #undef LLVMFuzzerTestOneInput
 
 #include "tap.h"
@@ -158,6 +162,56 @@ static int csv_inputs(void) {
     return runs;
 }
 
+/* A small Parquet file of every column type, two row groups, several
+** pages, a dictionary-encoded column: whole, cut at every length, and with
+** every other byte changed. */
+static int parquet_inputs(void) {
+    static const es_pq_col cols[4] = {
+        {"Id", ES_PQ_INT32, 0}, {"Big", ES_PQ_INT64, 0}, {"Loss", ES_PQ_FLOAT, 0}, {"Mean", ES_PQ_DOUBLE, 0}};
+    unsigned char row[24], *file;
+    es_pq_opts o;
+    es_pq_writer *w;
+    es_out *out;
+    int fd = memfd_create("replay_parquet", 0), i, runs = 0;
+    off_t n, k;
+    if (fd < 0) return 0;
+    out = es_out_fdopen(fd, "replay.parquet", 0);
+    es_pq_defaults(&o);
+    o.group_rows = 24;
+    o.page_bytes = 40;
+    w = es_pq_writer_new(out, cols, 4, &o);
+    for (i = 0; i < 40; i++) {
+        int32_t id = i / 6;
+        int64_t big = (int64_t)i << 33;
+        float loss = i % 7 ? (float)i * 1.5f : NAN;
+        double mean = 1.0 / (i + 1);
+        memcpy(row, &id, 4);
+        memcpy(row + 4, &big, 8);
+        memcpy(row + 12, &loss, 4);
+        memcpy(row + 16, &mean, 8);
+        es_pq_write_packed(w, row, sizeof row);
+    }
+    es_pq_writer_finish(w);
+    es_pq_writer_free(w);
+    es_out_close(out, 1);
+    n = lseek(fd, 0, SEEK_END);
+    file = malloc((size_t)n);
+    if (!file || pread(fd, file, (size_t)n, 0) != (ssize_t)n) {
+        free(file);
+        close(fd);
+        return 0;
+    }
+    close(fd);
+    for (k = 0; k <= n; k++, runs++) fuzz_parquet_one(file, (size_t)k);
+    for (k = 0; k < n; k += 2, runs++) {
+        file[k] ^= (unsigned char)(k % 6 ? 0x5a : 0x80);
+        fuzz_parquet_one(file, (size_t)n);
+        file[k] ^= (unsigned char)(k % 6 ? 0x5a : 0x80);
+    }
+    free(file);
+    return runs;
+}
+
 int main(void) {
     int n;
     n = replay_dir("header", fuzz_header_one);
@@ -172,5 +226,8 @@ int main(void) {
     n = replay_dir("csv", fuzz_csv_one);
     n += csv_inputs();
     TAP_OK(n > 0, "fuzz_csv: %d inputs, option bytes across their range", n);
+    n = replay_dir("parquet", fuzz_parquet_one);
+    n += parquet_inputs();
+    TAP_OK(n > 1000, "fuzz_parquet: %d inputs, a file of every type cut at every length and with bytes changed", n);
     return tap_done();
 }

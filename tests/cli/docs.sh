@@ -14,6 +14,7 @@
 #   ```sh no-run: REASON   # SKIP REASON (it cannot run here)
 #   ```lua fragment        compiled, not run: # SKIP
 #   ```yaml                # SKIP (Kubernetes manifests are not run here)
+#   ```python, ```sql      # SKIP (loading a table in another tool)
 # Blocks without an info string (outputs, error messages) are text, not examples.
 # Also: every relative link and #anchor of those pages points at something, and
 # docs/cli.md names every bundled script.
@@ -141,6 +142,9 @@ while IFS=$'\t' read -r n file line info; do
       continue ;;
     yaml)
       skip "$where: yaml -- a Kubernetes manifest, not run here"; skipped=$((skipped + 1)); continue ;;
+    python|sql)
+      skip "$where: $info -- how another tool (pandas, DuckDB, Spark) loads a table, not run here"
+      skipped=$((skipped + 1)); continue ;;
     *)
       fail "$where: unknown fence info '$info' (see tests/cli/docs.sh for the kinds)"; continue ;;
   esac

@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
 }
 C
 SAN=""; [ -n "${EVSTREAM_SANITIZE:-}" ] && SAN="-fsanitize=address,undefined"
-if cc -std=c11 $SAN -I"$D$P/include" "$T_TMP/embed.c" -o "$T_TMP/embed" "$D$P/lib/libevstream.a" -lm -pthread 2>"$T_TMP/cc.err"; then
+if cc -std=c11 $SAN -I"$D$P/include" "$T_TMP/embed.c" -o "$T_TMP/embed" "$D$P/lib/libevstream.a" -lsnappy -lzstd -lm -pthread 2>"$T_TMP/cc.err"; then
   is "$("$T_TMP/embed" "$T_TMP/g.bin")" 8 "a C program built against the installed library reads a stream"
 else
   fail "a C program builds against the installed header and library" "$(head -3 "$T_TMP/cc.err")"

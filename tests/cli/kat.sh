@@ -189,7 +189,7 @@ fails "missing dir" run kat -d "$S/nosuchdir" -o "$OUT" -s
 fails "-d on a file" run kat -d "$S/h.csv" -o "$OUT" -s
 mkdir -p "$S/emptydir"
 fails "-d of a folder without tables" run kat -d "$S/emptydir" -o "$OUT" -s
-like "$ERR" "emptydir has no \*.csv or \*.bin file" "-d of a folder without tables: said"
+like "$ERR" "emptydir has no \*.csv, \*.bin or \*.parquet file" "-d of a folder without tables: said"
 fails "-i on a directory" run kat -i "$S/g" -o "$OUT" -s
 printf 'EventId,SummaryId,SampleId,Loss\n1,1,1,1.00\n' >"$S/badh.csv"
 fails "another table's header" run kat -i "$S/h.csv" "$S/badh.csv" -o "$OUT" -s
@@ -219,7 +219,9 @@ fails "non-integer EventId" run kat -i "$S/nonint.csv" -o "$OUT" -s
 like "$ERR" "nonint.csv:2: EventId 'x' is not an integer" "non-integer key: file and line"
 printf '%s\n1\n' "$SELT_H" >"$S/short.csv"
 fails "csv inputs to a bin output" run kat -i "$S/h.csv" -o "$S/out.bin" -s
-fails "parquet inputs" run kat -i "$S/x.parquet" -o "$OUT" -s
+printf 'EventId\n' >"$S/x.parquet"
+fails "a .parquet input that is not Parquet" run kat -i "$S/x.parquet" -o "$OUT" -s
+like "$ERR" "x.parquet: not a Parquet file" "a .parquet input that is not Parquet: said"
 cp "$S/h.csv" "$S/nosuffix_csv"
 fails "no suffix and no -f" run kat -i "$S/nosuffix_csv" -o "$OUT" -s
 cp "$S/t1.csv" "$OUT.keep"
