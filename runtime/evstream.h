@@ -82,6 +82,11 @@ void es_catch_signals(void (*handler)(int));
 ** else $EVSTREAM_MAX_SAMPLES, else ES_MAX_SAMPLES_DEFAULT. */
 #define ES_MAX_SAMPLES_DEFAULT 1000000
 int32_t es_max_samples(void);
+/* The numeric EVSTREAM_* variables (MEMORY, PART_BYTES, THREADS,
+** MAX_SAMPLES, MAX_PERIODS, MAX_IDS, MAX_SUMMARY_CELLS) are each unset,
+** empty or well formed: 0, or -1 with "VARIABLE: 'value' is not ..." in
+** err.  A malformed value is an error, never silently the default. */
+int es_env_check(char *err, size_t errlen);
 /* The largest id + 1 that an id-indexed map (xref, summary map) may hold:
 ** 2^28 by default, $EVSTREAM_MAX_IDS raises it. */
 uint64_t es_max_ids(void);
