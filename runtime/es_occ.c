@@ -832,6 +832,10 @@ static es_occurrence *occ_load_csv(const char *path, char *text, size_t len, cha
         if (opts == 0) {
             if (csv_i64(&c, 2, INT32_MIN, INT32_MAX, &v[0], err, errlen)) goto fail;
             dates[n] = v[0];
+            if (!occ_date_ok(dates[n], 0)) {
+                csv_bad(&c, "occ_date_id is out of range (beyond the year 1000000)", err, errlen);
+                goto fail;
+            }
         } else {
             for (k = 0; k < (opts == 3 ? 5 : 3); k++)
                 if (csv_i64(&c, 3 + k, occ_date_lo[k], occ_date_hi[k], &v[k], err, errlen)) goto fail;
