@@ -207,6 +207,7 @@ int es_env_check(char *err, size_t errlen) {
         {"EVSTREAM_MAX_PERIODS", "a whole number in 1..2147483647", 0, 1, 2147483647.0},
         {"EVSTREAM_MAX_IDS", "a whole number >= 1", 0, 1, 1.8e19},
         {"EVSTREAM_MAX_SUMMARY_CELLS", "a whole number >= 1", 0, 1, 1.8e19},
+        {"EVSTREAM_MAX_ALCT_IDS", "a whole number in 1..2147483647", 0, 1, 2147483647.0},
     };
     size_t i;
     for (i = 0; i < sizeof vars / sizeof vars[0]; i++) {

@@ -83,7 +83,7 @@ void es_catch_signals(void (*handler)(int));
 #define ES_MAX_SAMPLES_DEFAULT 1000000
 int32_t es_max_samples(void);
 /* The numeric EVSTREAM_* variables (MEMORY, PART_BYTES, THREADS,
-** MAX_SAMPLES, MAX_PERIODS, MAX_IDS, MAX_SUMMARY_CELLS) are each unset,
+** MAX_SAMPLES, MAX_PERIODS, MAX_IDS, MAX_SUMMARY_CELLS, MAX_ALCT_IDS) are each unset,
 ** empty or well formed: 0, or -1 with "VARIABLE: 'value' is not ..." in
 ** err.  A malformed value is an error, never silently the default. */
 int es_env_check(char *err, size_t errlen);
