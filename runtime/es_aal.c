@@ -39,7 +39,8 @@
 struct es_aal {
     int32_t n;            /* samples */
     int32_t p;            /* periods */
-    double *w;            /* w[period] * P for periods 1..P (w[0] unused) */
+    double *w;            /* w[period] * P for periods 1..P (w[0] unused); NULL: every period w1 */
+    double w1;            /* (1/P) * P, the weight of every period without periods.bin */
     int nsub;
     int32_t *sizes;       /* nsub subset sizes */
     size_t stride;        /* doubles per summary */
@@ -77,14 +78,19 @@ es_aal *es_aal_new(const es_aal_opts *o, char *err, size_t errlen) {
     r->p = o->nperiods;
     r->nsub = aal_count_subsets(o->subsets, r->n);
     r->stride = AAL_A + AAL_T * (size_t)r->nsub;
-    r->w = malloc(((size_t)r->p + 1) * sizeof *r->w);
+    /* without periods.bin every period has the same weight: no array of
+    ** P entries (a 20-byte occurrence file may claim 10 million periods) */
+    r->w = o->weights ? malloc(((size_t)r->p + 1) * sizeof *r->w) : NULL;
     r->sizes = malloc((size_t)r->nsub * sizeof *r->sizes);
     r->vbuf = malloc(((size_t)r->n + 1) * sizeof *r->vbuf);
-    if (!r->w || !r->sizes || !r->vbuf) goto oom;
-    r->w[0] = 0;
+    if ((o->weights && !r->w) || !r->sizes || !r->vbuf) goto oom;
     /* the reference's weighting: weight * P, with 1/P when there is no
     ** periods.bin (not always exactly 1, docs/tables.md, "Quirks of the reference" quirk 6) */
-    for (k = 1; k <= r->p; k++) r->w[k] = (o->weights ? o->weights[k] : 1.0 / r->p) * (double)r->p;
+    r->w1 = r->p > 0 ? (1.0 / r->p) * (double)r->p : 0.0;
+    if (r->w) {
+        r->w[0] = 0;
+        for (k = 1; k <= r->p; k++) r->w[k] = o->weights[k] * (double)r->p;
+    }
     for (k = 0; k < r->nsub; k++) r->sizes[k] = (int32_t)1 << k;
     r->sizes[r->nsub - 1] = r->n;
     return r;
@@ -125,7 +131,7 @@ static double *aal_append(es_aal *r, int32_t s) {
 /* The group weight: 1 when there are no periods, 0 outside 1..P. */
 static double aal_weight(const es_aal *r, int32_t p) {
     if (r->p <= 0) return 1.0;
-    return p >= 1 && p <= r->p ? r->w[p] : 0.0;
+    return p >= 1 && p <= r->p ? (r->w ? r->w[p] : r->w1) : 0.0;
 }
 
 int es_aal_group(es_aal *r, int32_t s, int32_t p, const double *v, char *err, size_t errlen) {

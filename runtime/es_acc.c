@@ -69,6 +69,8 @@ struct es_acc {
     es_acc_key *skeys;      /* keys in ascending order */
     size_t cap_sorted;
     uint64_t bytes;         /* allocated, as counted against the budget */
+    uint64_t values;        /* pairs added (each record's pairs times its groups) */
+    int dense_ok;           /* a budget was given, or the state was loaded or merged: no sparseness guard */
 };
 
 static void acc_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -125,6 +127,24 @@ static int acc_charge(es_acc *a, uint64_t more, size_t nkeys, char *err, size_t 
             " bytes; raise it with the accumulator's budget option or EVSTREAM_MEMORY (e.g. EVSTREAM_MEMORY=%" PRIu64
             "M)",
             nkeys, es_acc_key_bytes(a), a->bytes + more, a->o.budget, ((a->bytes + more) >> 20) * 2 + 1);
+    return -1;
+}
+
+/* A hostile header can make a tiny stream ask for a huge dense state: one
+** pair per key of N = 1000000 samples costs 8 MB per key (a 7 KB stream,
+** 822 MB).  Past ACC_GUARD_FREE bytes, a state of more than ACC_GUARD_RATIO
+** bytes per value added is refused with what it would need, unless the
+** caller gave a budget (EVSTREAM_MEMORY or the budget option). */
+#define ACC_GUARD_FREE ((uint64_t)48 << 20)
+#define ACC_GUARD_RATIO 8192
+static int acc_sparse_guard(es_acc *a, size_t nkeys, char *err, size_t errlen) {
+    if (a->dense_ok || a->bytes <= ACC_GUARD_FREE || a->bytes / ACC_GUARD_RATIO <= a->values) return 0;
+    acc_err(err, errlen,
+            "accumulator: %zu keys of %zu bytes need %" PRIu64 " bytes for %" PRIu64
+            " values added (%u slots per key, nearly all empty); a state that sparse is refused unless a memory budget is "
+            "given: EVSTREAM_MEMORY (e.g. EVSTREAM_MEMORY=%" PRIu64 "M) or the accumulator's budget option",
+            nkeys, es_acc_key_bytes(a), a->bytes, a->values, a->n1, (a->bytes >> 20) * 2 + 1);
+    a->bytes -= a->chunk_bytes; /* not allocated */
     return -1;
 }
 
@@ -191,6 +211,9 @@ es_acc *es_acc_new(const es_acc_opts *o, char *err, size_t errlen) {
     a->o.f64 = o->f64 != 0;
     a->o.positive_only = o->positive_only != 0;
     a->o.touch = o->touch != 0;
+    /* without a budget of the caller's (option or EVSTREAM_MEMORY), the
+    ** sparseness guard of acc_grow applies */
+    a->dense_ok = o->budget != 0 || es_acc_parse_size(getenv("EVSTREAM_MEMORY")) != 0;
     if (!a->o.budget) a->o.budget = es_acc_default_budget();
     a->n1 = (uint32_t)o->len_sample + 1;
     a->vbytes = (size_t)a->n1 * (a->o.f64 ? 8 : 4);
@@ -324,7 +347,7 @@ static int acc_grow(es_acc *a, char *err, size_t errlen) {
             a->chunks = nc;
             a->cap_chunks = cap;
         }
-        if (acc_charge(a, bytes, n, err, errlen)) return -1;
+        if (acc_charge(a, bytes, n, err, errlen) || acc_sparse_guard(a, n, err, errlen)) return -1;
         c = acc_chunk_new(a);
         if (!c) return acc_oom(err, errlen, bytes);
         a->chunks[a->nchunks++] = c;
@@ -439,6 +462,7 @@ int es_acc_add_event(es_acc *a, const es_batch *b, const es_groups *groups, char
     const int32_t *gs;
     size_t ng = es_groups_of(groups, b->event_id, &gs), r = 0, j;
     if (!ng) return 0;
+    a->values += (uint64_t)b->npairs * ng;
     acc_hash_fill(a);
     /* Record-major, then occurrence: a key sees its values in the order the
     ** reference adds them (matters for float32 sums). The keys of up to
@@ -487,6 +511,7 @@ int es_acc_add(es_acc *a, int32_t id, int32_t group, int32_t slot, double v, cha
         return -1;
     }
     if (a->o.positive_only && !(v > 0) && !a->o.touch) return 0;
+    a->values++;
     k = acc_key(a, id, group, err, errlen);
     if (k == (size_t)-1) return -1;
     if (a->o.positive_only && !(v > 0)) return 0; /* touch: the key, no value */
@@ -733,6 +758,7 @@ int es_acc_merge(es_acc *dst, const es_acc *src, char *err, size_t errlen) {
         return -1;
     }
     if (acc_opts_differ(&dst->o, &src->o, err, errlen)) return -1;
+    dst->dense_ok = 1; /* the guard is for streams, not states */
     acc_hash_fill(dst);
     /* ACC_BATCH keys at a time: their hash entries, then their records,
     ** prefetched together, as in es_acc_add_event. */
@@ -955,6 +981,7 @@ static int acc_reserve(es_acc *a, size_t nkeys, char *err, size_t errlen) {
     need = ((uint64_t)1 << bits) * sizeof(acc_hent) + (uint64_t)nkeys * sizeof(es_acc_key) +
            (uint64_t)nch * a->chunk_bytes;
     if (acc_charge(a, need, nkeys, err, errlen)) return -1;
+    a->dense_ok = 1; /* a loaded state: the guard is for streams */
     a->hash = calloc((size_t)1 << bits, sizeof *a->hash);
     a->keys = malloc((nkeys ? nkeys : 1) * sizeof *a->keys);
     a->chunks = malloc((nch ? nch : 1) * sizeof *a->chunks);
@@ -1234,6 +1261,7 @@ int es_acc_merge_file(es_acc *dst, const char *path, char **meta, char *err, siz
             goto done;
         }
     }
+    dst->dense_ok = 1; /* the guard is for streams, not states */
     per = ACC_IO_PIECE / f.stride ? ACC_IO_PIECE / f.stride : 1;
     /* the keys are held while the file is merged: they count against the
     ** budget (released at the end), checked before they are allocated */

@@ -171,3 +171,50 @@ size_t es_info_write(const es_info *info, unsigned char *p) {
     memcpy(p + 8, &info->summary_set_id, 4);
     return 12;
 }
+
+/* ---- the numeric environment variables ---- */
+
+/* A whole number in lo..hi, all of s (a byte count may end in K, M, G or
+** T when size is set); "2e6" is taken where an exact whole number. */
+static int format_env_number(const char *s, int size, double lo, double hi) {
+    char *end;
+    double v;
+    if (!(*s >= '0' && *s <= '9')) return 0; /* no sign, no space, no "inf" */
+    v = strtod(s, &end);
+    if (size && end > s) {
+        switch (*end) {
+        case 'k': case 'K': v *= 1024.0; end++; break;
+        case 'm': case 'M': v *= 1048576.0; end++; break;
+        case 'g': case 'G': v *= 1073741824.0; end++; break;
+        case 't': case 'T': v *= 1099511627776.0; end++; break;
+        default: break;
+        }
+        if (*end == 'B' || *end == 'b') end++;
+    }
+    return *end == 0 && v >= lo && v <= hi && v == (double)(uint64_t)v;
+}
+
+int es_env_check(char *err, size_t errlen) {
+    static const struct {
+        const char *name, *what;
+        int size;
+        double lo, hi;
+    } vars[] = {
+        {"EVSTREAM_MEMORY", "a byte count >= 1 (e.g. 512M, 8G)", 1, 1, 1.8e19},
+        {"EVSTREAM_PART_BYTES", "a byte count (e.g. 16M; 0: whole events)", 1, 0, 1.8e19},
+        {"EVSTREAM_THREADS", "a number of threads (0: none)", 0, 0, 1e6},
+        {"EVSTREAM_MAX_SAMPLES", "a whole number in 1..2147483647", 0, 1, 2147483647.0},
+        {"EVSTREAM_MAX_PERIODS", "a whole number in 1..2147483647", 0, 1, 2147483647.0},
+        {"EVSTREAM_MAX_IDS", "a whole number >= 1", 0, 1, 1.8e19},
+        {"EVSTREAM_MAX_SUMMARY_CELLS", "a whole number >= 1", 0, 1, 1.8e19},
+        {"EVSTREAM_MAX_ALCT_IDS", "a whole number in 1..2147483647", 0, 1, 2147483647.0},
+    };
+    size_t i;
+    for (i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *s = getenv(vars[i].name);
+        if (!s || !*s || format_env_number(s, vars[i].size, vars[i].lo, vars[i].hi)) continue;
+        snprintf(err, errlen, "%s: '%.40s' is not %s", vars[i].name, s, vars[i].what);
+        return -1;
+    }
+    return 0;
+}

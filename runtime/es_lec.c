@@ -562,6 +562,14 @@ static int lec_gather(lec_ctx *c, int calc, size_t k0, size_t k1, size_t *n) {
     return 0;
 }
 
+/* A block failed: a write error names the table's file and the system's
+** reason, as every other write error does; else memory ran out. */
+static void lec_block_fail(lec_ctx *c, es_table *t1, es_table *t2) {
+    es_table *t = t1 && t1->out->err ? t1 : t2 && t2->out->err ? t2 : NULL;
+    if (t) snprintf(c->err, c->errlen, "write error on %s: %s", es_out_name(t->out), strerror(t->out->err));
+    else snprintf(c->err, c->errlen, "ep curves: out of memory");
+}
+
 /* MEANDR, FULL and SAMPLE MEAN: one curve per summary, TVaR block after. */
 static int lec_block_ept(lec_ctx *c, int calc, int32_t eptype, es_table *ept) {
     es_lec_curve cv;
@@ -583,7 +591,7 @@ static int lec_block_ept(lec_ctx *c, int calc, int32_t eptype, es_table *ept) {
     }
     if (!rc) rc = lec_tail_write(&tail, ept, eptype + 1);
     lec_tail_free(&tail);
-    if (rc) snprintf(c->err, c->errlen, "ep curves: write error or out of memory");
+    if (rc) lec_block_fail(c, ept, NULL);
     return rc;
 }
 
@@ -726,7 +734,7 @@ static int lec_block_wheatsheaf(lec_ctx *c, int32_t eptype, es_table *psept, es_
     if (!rc) rc = lec_tail_write(&h.tail, psept, eptype + 1);
     if (!rc && ept && !c->wn) rc = lec_tail_write(&h.mtail, ept, eptype + 1);
     lec_wheat_free(&h);
-    if (rc) snprintf(c->err, c->errlen, "ep curves: write error or out of memory");
+    if (rc) lec_block_fail(c, psept, ept);
     return rc;
 }
 

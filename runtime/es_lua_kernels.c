@@ -18,10 +18,10 @@
 #define SUMMARIZER_MT "evstream.summarizer"
 #define KERN_MAX_SETS 64
 
-/* ---- id maps: the dense arrays of es_xref.c as Lua values ----
+/* ---- id maps: the es_idmap of es_xref.c as Lua values ----
 ** m[id] -> value or nil, #m (ids present), pairs(m) in ascending id,
 ** m:totable(), m:len() (largest id + 1).  The summarizer takes them as
-** they are (kern_densemap): no Lua table per id. */
+** they are (kern_idmap): no Lua table per id. */
 
 #define IDMAP_MT "evstream.idmap"
 
@@ -41,7 +41,8 @@ static int idmap_index(lua_State *L) {
     es_idmap *m = luaL_checkudata(L, 1, IDMAP_MT);
     if (lua_type(L, 2) == LUA_TNUMBER) {
         lua_Integer i = lua_isinteger(L, 2) ? lua_tointeger(L, 2) : -1;
-        if (i >= 0 && (size_t)i < m->len && m->v[i]) lua_pushinteger(L, m->v[i]);
+        int32_t v = i >= 0 && i <= INT32_MAX ? es_idmap_get(m, (int32_t)i) : 0;
+        if (v) lua_pushinteger(L, v);
         else lua_pushnil(L);
         return 1;
     }
@@ -64,14 +65,12 @@ static int idmap_m_len(lua_State *L) {
 
 static int idmap_next(lua_State *L) {
     es_idmap *m = luaL_checkudata(L, 1, IDMAP_MT);
-    lua_Integer i = lua_isnil(L, 2) ? 0 : luaL_checkinteger(L, 2) + 1;
-    for (; i >= 0 && (size_t)i < m->len; i++)
-        if (m->v[i]) {
-            lua_pushinteger(L, i);
-            lua_pushinteger(L, m->v[i]);
-            return 2;
-        }
-    return 0;
+    lua_Integer after = lua_isnil(L, 2) ? -1 : luaL_checkinteger(L, 2);
+    int32_t id, v;
+    if (after < -1 || after >= INT32_MAX || !es_idmap_next(m, (int64_t)after, &id, &v)) return 0;
+    lua_pushinteger(L, id);
+    lua_pushinteger(L, v);
+    return 2;
 }
 
 static int idmap_pairs(lua_State *L) {
@@ -84,13 +83,14 @@ static int idmap_pairs(lua_State *L) {
 
 static int idmap_m_totable(lua_State *L) {
     es_idmap *m = luaL_checkudata(L, 1, IDMAP_MT);
-    size_t i;
+    int64_t after = -1;
+    int32_t id, v;
     lua_createtable(L, 0, (int)(m->count < INT32_MAX ? m->count : 0));
-    for (i = 0; i < m->len; i++)
-        if (m->v[i]) {
-            lua_pushinteger(L, m->v[i]);
-            lua_rawseti(L, -2, (lua_Integer)i);
-        }
+    while (es_idmap_next(m, after, &id, &v)) {
+        lua_pushinteger(L, v);
+        lua_rawseti(L, -2, id);
+        after = id;
+    }
     return 1;
 }
 
@@ -137,65 +137,45 @@ static int l_summary_map(lua_State *L) {
 
 /* ---- helpers ---- */
 
-/* An id -> value map (a table {[id] = v} or a vec v[id]) as a dense int32
-** array of (largest id + 1) entries, 0 where absent; the array is a
-** userdata left on the stack (the GC owns it, so a raise cannot leak it).
-** add: added to every value (-1 turns 1-based risk numbers into indexes). */
-static int32_t *kern_densemap(lua_State *L, int idx, const char *what, size_t *len, lua_Integer min_v, int add) {
-    int32_t *a;
+/* An id -> value map (an idmap, a table {[id] = v} or a vec v[id]) as an
+** es_idmap: an idmap as it is, else one built into a new idmap userdata
+** left on the stack (the GC owns it, so a raise cannot leak it); values
+** must be integers >= min_v. */
+static const es_idmap *kern_idmap(lua_State *L, int idx, const char *what, lua_Integer min_v) {
     size_t n = 0, i;
+    es_idmap *m;
+    double *v;
     idx = lua_absindex(L, idx);
-    es_idmap *m = luaL_testudata(L, idx, IDMAP_MT);
-    double *v = es_lua_tovec(L, idx, &n);
-    if (m) { /* the C arrays of es_xref.c: used as they are (a copy when add) */
-        n = m->len ? m->len : 1;
-        a = lua_newuserdatauv(L, n * sizeof *a, 0);
-        a[0] = 0;
-        for (i = 0; i < m->len; i++) {
-            if (m->v[i] != 0 && m->v[i] < min_v)
-                luaL_error(L, "%s: value of id %d must be an integer in %d..%d", what, (int)i, (int)min_v, INT32_MAX);
-            a[i] = m->v[i] ? m->v[i] + add : 0;
-        }
-        *len = m->len;
-        return a;
-    }
+    if ((m = luaL_testudata(L, idx, IDMAP_MT)) != NULL) return m; /* loaded: values >= 1 */
+    v = es_lua_tovec(L, idx, &n);
+    if (!v && !lua_istable(L, idx)) luaL_error(L, "%s must be a table {[id] = value} or a vec", what);
+    m = idmap_push(L);
     if (v) {
-        n += 1; /* v[1] is id 1; id 0 has no slot */
-        a = lua_newuserdatauv(L, n * sizeof *a, 0);
-        a[0] = 0;
-        for (i = 1; i < n; i++) {
-            double x = v[i - 1];
+        for (i = 0; i < n; i++) { /* v[1] is id 1 */
+            double x = v[i];
             if (x != (double)(int32_t)x || (x != 0 && x < (double)min_v))
-                luaL_error(L, "%s: bad value %f for id %d", what, x, (int)i);
-            a[i] = x == 0 ? 0 : (int32_t)x + add;
+                luaL_error(L, "%s: bad value %f for id %d", what, x, (int)i + 1);
+            if (x != 0 && es_idmap_add(m, (int32_t)i + 1, (int32_t)x)) luaL_error(L, "%s: out of memory", what);
         }
-        *len = n;
-        return a;
+    } else {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_Integer k = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : -1,
+                        x = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : min_v - 1;
+            int rc;
+            if (k < 0 || k >= INT32_MAX) luaL_error(L, "%s: ids must be integers in 0..%d", what, INT32_MAX - 1);
+            if (x < min_v || x > INT32_MAX)
+                luaL_error(L, "%s: value of id %d must be an integer in %d..%d", what, (int)k, (int)min_v, INT32_MAX);
+            rc = es_idmap_add(m, (int32_t)k, (int32_t)x);
+            if (rc == -2)
+                luaL_error(L, "%s: id %d is above the limit of %d ids (EVSTREAM_MAX_IDS raises it)", what, (int)k,
+                           (int)es_max_ids());
+            if (rc) luaL_error(L, "%s: out of memory", what);
+            lua_pop(L, 1);
+        }
     }
-    if (!lua_istable(L, idx)) luaL_error(L, "%s must be a table {[id] = value} or a vec", what);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_Integer k = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : -1;
-        if (k < 0 || k >= INT32_MAX)
-            luaL_error(L, "%s: ids must be integers in 0..%d", what, INT32_MAX - 1);
-        if ((size_t)k + 1 > n) n = (size_t)k + 1;
-        lua_pop(L, 1);
-    }
-    if ((uint64_t)n > es_max_ids())
-        luaL_error(L, "%s: id %d is above the limit of %d ids (EVSTREAM_MAX_IDS raises it)", what, (int)(n - 1),
-                   (int)es_max_ids());
-    a = lua_newuserdatauv(L, (n ? n : 1) * sizeof *a, 0);
-    memset(a, 0, (n ? n : 1) * sizeof *a);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_Integer k = lua_tointeger(L, -2), v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : min_v - 1;
-        if (v < min_v || v > INT32_MAX)
-            luaL_error(L, "%s: value of id %d must be an integer in %d..%d", what, (int)k, (int)min_v, INT32_MAX);
-        a[k] = (int32_t)v + add;
-        lua_pop(L, 1);
-    }
-    *len = n;
-    return a;
+    if (es_idmap_finish(m)) luaL_error(L, "%s: out of memory", what);
+    return m;
 }
 
 /* ---- summarizer ---- */
@@ -319,9 +299,10 @@ static void summarizer_set(lua_State *L, int k, es_summary_set *set) {
     if (set->path) set->idx_path = es_lua_optstring(L, t, "idx_path");
     snprintf(what, sizeof what, "summarizer: set %d map", (int)set->set_id);
     lua_getfield(L, t, "map");
-    set->map = kern_densemap(L, -1, what, &set->map_len, 1, 0);
-    /* stack: set table, map, array */
-    lua_remove(L, -2);
+    set->idmap = kern_idmap(L, -1, what, 1);
+    /* stack: set table, map[, built map]: the map stays reachable from the
+    ** set table; a built one stays on the stack */
+    if (luaL_testudata(L, -1, IDMAP_MT) && lua_gettop(L) > t + 1) lua_remove(L, -2);
 }
 
 /* evstream.summarizer{len_sample=N, zeros=bool, sets={{id=, map=, path=, idx_path=}...},
@@ -343,11 +324,13 @@ static int l_summarizer(lua_State *L) {
     o.xref_name = es_lua_optstring(L, 1, "xref_name");
     lua_getfield(L, 1, "risks");
     if (!lua_isnil(L, -1)) {
-        o.risk = kern_densemap(L, -1, "summarizer: risks", &o.risk_len, 1, -1);
+        int32_t id, r;
+        int64_t after = -1;
+        o.risk_map = kern_idmap(L, -1, "summarizer: risks", 1);
         o.nrisk = (int32_t)es_lua_optint(L, 1, "nrisk", 0);
         if (o.nrisk <= 0)
-            for (i = 0; (size_t)i < o.risk_len; i++)
-                if (o.risk[i] + 1 > o.nrisk) o.nrisk = o.risk[i] + 1;
+            for (; es_idmap_next(o.risk_map, after, &id, &r); after = id)
+                if (r > o.nrisk) o.nrisk = r;
     }
     lua_getfield(L, 1, "sets");
     luaL_argcheck(L, lua_istable(L, -1), 1, "sets must be a list of {id=, map=, path=}");

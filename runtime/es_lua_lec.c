@@ -2,7 +2,8 @@
 **
 **   evstream.ep_curves{acc = A, calc = "full", type = "aep", ept = T, psept = T2,
 **                      periods = P, weights = vec, returnperiods = {rp...}}
-**     one block of EPT/PSEPT rows, every summary of A, written in C
+**     one block of EPT/PSEPT rows, every summary of A, written in C: true,
+**     or nil and the message (a write error names the file)
 **   evstream.max_record_id(ev [, m])  -> max(m, the largest record id of ev)
 */
 #include <stdlib.h>
@@ -111,8 +112,9 @@ static int l_ep_curves(lua_State *L) {
         o.weights = w;
     }
     rc = es_lec_block(acc, calc, type, &o, ept, psept, err, sizeof err);
-    if (rc) return luaL_error(L, "%s", err);
-    return 0;
+    if (rc) return es_lua_fail(L, "%s", err); /* a runtime failure: nil, msg */
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int l_max_record_id(lua_State *L) {

@@ -158,10 +158,14 @@ static int l_table(lua_State *L) {
     return 1;
 }
 
-/* Raise: the value at idx does not fit int column k. */
+/* Raise: the value at idx does not fit int column k.  The message names
+** the column and has no script position, so the run reports it in one
+** line (a value out of its column's range is a data error, not a bug in
+** the script's code). */
 static int table_bad_int(lua_State *L, es_table *t, int k, int idx) {
-    return luaL_error(L, "column %d (%s): %s is not an integer in %s range", k + 1, t->cols[k].name,
-                      luaL_tolstring(L, idx, NULL), t->cols[k].prec == ES_INT_UNSIGNED ? "uint32" : "int32");
+    lua_pushfstring(L, "column %d (%s): %s is not an integer in %s range", k + 1, t->cols[k].name,
+                    luaL_tolstring(L, idx, NULL), t->cols[k].prec == ES_INT_UNSIGNED ? "uint32" : "int32");
+    return lua_error(L);
 }
 
 /* The Lua value at idx as column k takes it: any number for a float

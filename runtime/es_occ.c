@@ -10,11 +10,14 @@
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "evstream.h"
 
@@ -41,11 +44,20 @@ static char *occ_readfile(const char *path, const char *role, size_t *len, char 
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t cap = 0, n = 0;
+    struct stat st;
     if (!f) {
         occ_err(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     if (es_io_claim_aux(fileno(f), path, role, err, errlen)) {
+        fclose(f);
+        return NULL;
+    }
+    /* the text and the rows parsed from it: at most about three times its size */
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > es_acc_default_budget() / 3) {
+        occ_err(err, errlen, "%s: %lld bytes of text need about %llu bytes in memory, over the memory budget of %llu bytes "
+                "(EVSTREAM_MEMORY raises it)", path, (long long)st.st_size, 3ull * (unsigned long long)st.st_size,
+                (unsigned long long)es_acc_default_budget());
         fclose(f);
         return NULL;
     }
@@ -64,6 +76,15 @@ static char *occ_readfile(const char *path, const char *role, size_t *len, char 
             cap = ncap;
         }
         k = fread(buf + n, 1, cap - n - 1, f);
+        /* a NUL is never in a CSV text: a binary (or sparse) file is refused
+        ** at its first piece, not after reading all of it */
+        if (k && memchr(buf + n, 0, k)) {
+            occ_err(err, errlen, "%s: byte %zu: a NUL byte: not a CSV text file", path,
+                    n + (size_t)((char *)memchr(buf + n, 0, k) - (buf + n)));
+            free(buf);
+            fclose(f);
+            return NULL;
+        }
         n += k;
         if (k == 0) break;
     }
@@ -98,6 +119,121 @@ static uint64_t occ_fnv1a(const unsigned char *p, size_t n) {
     }
     return h;
 }
+
+/* ==== binary inputs, read as they are checked ====
+** A binary file is read in 64 KiB pieces and each record is checked as it
+** arrives, so a bad record near the start is reported after reading about
+** that many bytes, whatever the file's length (a valid header on a sparse
+** 2 GB file must not cost 2 GB).  What the records will cost in memory is
+** checked against EVSTREAM_MEMORY from the file's length first. */
+
+#define OCC_CHUNK 65536
+
+typedef struct occ_bin {
+    const char *path;
+    FILE *f;
+    uint64_t size;        /* the length of a regular file, else 0 (unknown) */
+    uint64_t off;         /* bytes taken */
+    uint64_t fp;          /* FNV-1a of the bytes taken */
+    size_t len, pos;      /* bytes in buf, next one to take */
+    int eof;
+    unsigned char buf[OCC_CHUNK];
+} occ_bin;
+
+/* role: as occ_readfile's (the file is claimed as an input of the run). */
+static occ_bin *occ_bin_open(const char *path, const char *role, char *err, size_t errlen) {
+    occ_bin *b = malloc(sizeof *b);
+    struct stat st;
+    if (!b) {
+        occ_err(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    memset(b, 0, offsetof(occ_bin, buf));
+    b->path = path;
+    b->fp = 1469598103934665603ull;
+    if (!(b->f = fopen(path, "rb"))) {
+        occ_err(err, errlen, "%s: %s", path, strerror(errno));
+        free(b);
+        return NULL;
+    }
+    if (es_io_claim_aux(fileno(b->f), path, role, err, errlen)) {
+        fclose(b->f);
+        free(b);
+        return NULL;
+    }
+    if (fstat(fileno(b->f), &st) == 0 && S_ISREG(st.st_mode)) b->size = (uint64_t)st.st_size;
+    return b;
+}
+
+static void occ_bin_close(occ_bin *b) {
+    if (!b) return;
+    fclose(b->f);
+    free(b);
+}
+
+/* Up to n (<= 16) contiguous bytes at *p: n, or fewer at the end of the
+** file (0: nothing left), -1 on a read error (message in err). */
+static int occ_bin_take(occ_bin *b, size_t n, const unsigned char **p, char *err, size_t errlen) {
+    size_t have = b->len - b->pos, i;
+    if (have < n && !b->eof) {
+        memmove(b->buf, b->buf + b->pos, have);
+        b->len = have;
+        b->pos = 0;
+        while (b->len < n && !b->eof) {
+            size_t k = fread(b->buf + b->len, 1, OCC_CHUNK - b->len, b->f);
+            b->len += k;
+            if (k == 0) {
+                if (ferror(b->f)) {
+                    occ_err(err, errlen, "%s: read error: %s", b->path, strerror(errno ? errno : EIO));
+                    return -1;
+                }
+                b->eof = 1;
+            }
+        }
+        have = b->len;
+    }
+    if (n > have) n = have;
+    *p = b->buf + b->pos;
+    for (i = 0; i < n; i++) {
+        b->fp ^= b->buf[b->pos + i];
+        b->fp *= 1099511628211ull;
+    }
+    b->pos += n;
+    b->off += n;
+    return (int)n;
+}
+
+/* The file's records (after hdr bytes) would need rows * per_row bytes:
+** refused before any of them is allocated when that is over the memory
+** budget. */
+static int occ_bin_budget(const occ_bin *b, size_t hdr, size_t rec, size_t per_row, char *err, size_t errlen) {
+    uint64_t rows = b->size > hdr ? (b->size - hdr) / rec : 0, budget = es_acc_default_budget();
+    if (rows <= budget / per_row) return 0;
+    occ_err(err, errlen,
+            "%s: %" PRIu64 " records of %zu bytes need %" PRIu64 " bytes in memory, over the memory budget of %" PRIu64
+            " bytes (EVSTREAM_MEMORY raises it)",
+            b->path, rows, rec, rows * per_row, budget);
+    return -1;
+}
+
+/* The next whole record of rec bytes: 1, 0 at the end of the file, -1 on
+** a read error or a cut record (message in err). */
+static int occ_bin_record(occ_bin *b, size_t rec, const unsigned char **p, char *err, size_t errlen) {
+    uint64_t at = b->off;
+    int k = occ_bin_take(b, rec, p, err, errlen);
+    if (k < 0) return -1;
+    if (k == 0) return 0;
+    if ((size_t)k < rec) {
+        occ_err(err, errlen, "%s: byte %" PRIu64 ": %d trailing bytes, not a whole %zu-byte record (was the file cut?)",
+                b->path, at, k, rec);
+        return -1;
+    }
+    return 1;
+}
+
+/* Capacity for entry n of arrays of *cap entries: the doubled capacity to
+** realloc to, or 0 when there is room already. */
+static size_t occ_next_cap(size_t n, size_t cap) { return n < cap ? 0 : cap ? cap * 2 : 1024; }
 
 /* ==== groups: event id -> group ids ==== */
 
@@ -295,6 +431,7 @@ typedef struct occ_csv {
     char *f[64];          /* fields of the current line */
     int nf;
     char *raw;            /* start of the current line (for messages) */
+    const char *const *names; /* the columns' names (for messages) */
 } occ_csv;
 
 static char *occ_trim(char *s) {
@@ -363,6 +500,7 @@ static int csv_open(occ_csv *c, const char *path, char *text, size_t len, const 
     c->p = text;
     c->end = text + len;
     c->ncol = ncol;
+    c->names = names;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) c->p += 3;
     {
         const char *q = c->p;
@@ -432,7 +570,13 @@ static int csv_i64(occ_csv *c, int k, int64_t lo, int64_t hi, int64_t *v, char *
     if (!s) return -1;
     errno = 0;
     x = strtoll(s, &e, 10);
-    if (e == s || *e || errno || x < lo || x > hi) return csv_bad(c, "not an integer in range", err, errlen);
+    if (e == s || *e || errno || x < lo || x > hi) {
+        char what[160], name[40];
+        const char *bar = strchr(c->names[k], '|');
+        snprintf(name, sizeof name, "%.*s", bar ? (int)(bar - c->names[k]) : 32, c->names[k]);
+        snprintf(what, sizeof what, "%s '%.24s' is not an integer in %" PRId64 "..%" PRId64, name, s, lo, hi);
+        return csv_bad(c, what, err, errlen);
+    }
     *v = x;
     return 0;
 }
@@ -536,73 +680,120 @@ static int occ_check_periods(const char *path, const char *where, int32_t P, cha
     return -1;
 }
 
-static es_occurrence *occ_load_bin(const char *path, const unsigned char *b, size_t len, char *err, size_t errlen) {
-    int32_t opts, P, *ev, *per;
-    int64_t *dates;
-    size_t rec, n, i;
-    if (len < 8) {
-        occ_err(err, errlen, "%s: byte %zu: the file ends inside its 8-byte header (date_opts, no_of_periods)", path,
-                len);
-        return NULL;
+/* Date ids are kept within about the years the CSV form accepts
+** (-1000000..1000000), so that the date arithmetic (es_date_decode) cannot
+** overflow and no absurd year is printed. */
+#define OCC_YEAR_MAX 1000000
+#define OCC_DAYS_MAX ((int64_t)OCC_YEAR_MAX * 366)
+static int occ_date_ok(int64_t id, int granular) {
+    int64_t lim = granular ? OCC_DAYS_MAX * 1440 : OCC_DAYS_MAX;
+    return id >= -lim && id <= lim;
+}
+
+/* Bytes per occurrence row while loading and in the object: the three
+** parallel arrays, then the gathered periods and dates and the index. */
+#define OCC_ROW_BYTES 48
+
+static es_occurrence *occ_load_bin(const char *path, char *err, size_t errlen) {
+    int32_t opts, P, *ev = NULL, *per = NULL;
+    int64_t *dates = NULL;
+    size_t rec, n = 0, cap = 0, ncap;
+    const unsigned char *r;
+    int k;
+    occ_bin *b = occ_bin_open(path, "occurrence", err, errlen);
+    if (!b) return NULL;
+    if ((k = occ_bin_take(b, 8, &r, err, errlen)) < 0) goto fail;
+    if (k < 8) {
+        occ_err(err, errlen, "%s: byte %d: the file ends inside its 8-byte header (date_opts, no_of_periods)", path, k);
+        goto fail;
     }
-    memcpy(&opts, b, 4);
-    memcpy(&P, b + 4, 4);
+    memcpy(&opts, r, 4);
+    memcpy(&P, r + 4, 4);
     if (opts < 0 || opts > 3) {
         occ_err(err, errlen, "%s: byte 0: unknown date_opts %d (expected 0..3)", path, opts);
-        return NULL;
+        goto fail;
     }
     if (opts == 2) {
         occ_err(err, errlen, "%s: byte 0: date_opts 2: granular dates without the date algorithm", path);
-        return NULL;
+        goto fail;
     }
     if (P < 1) {
         occ_err(err, errlen, "%s: byte 4: no_of_periods %d (must be >= 1)", path, P);
-        return NULL;
+        goto fail;
     }
-    if (occ_check_periods(path, "byte 4: no_of_periods", P, err, errlen)) return NULL;
+    if (occ_check_periods(path, "byte 4: no_of_periods", P, err, errlen)) goto fail;
     rec = opts >> 1 ? 16 : 12;
-    if ((len - 8) % rec) {
-        occ_err(err, errlen, "%s: byte %zu: %zu trailing bytes, not a whole %zu-byte record (was the file cut?)", path,
-                len - (len - 8) % rec, (len - 8) % rec, rec);
-        return NULL;
+    if (b->size > 8 && (b->size - 8) % rec) {
+        occ_err(err, errlen, "%s: byte %" PRIu64 ": %" PRIu64 " trailing bytes, not a whole %zu-byte record (was the file cut?)",
+                path, b->size - (b->size - 8) % rec, (b->size - 8) % rec, rec);
+        goto fail;
     }
-    n = (len - 8) / rec;
-    ev = malloc((n ? n : 1) * sizeof *ev);
-    per = malloc((n ? n : 1) * sizeof *per);
-    dates = malloc((n ? n : 1) * sizeof *dates);
-    if (!ev || !per || !dates) {
-        free(ev);
-        free(per);
-        free(dates);
-        occ_err(err, errlen, "%s: out of memory for %zu occurrences", path, n);
-        return NULL;
-    }
-    for (i = 0; i < n; i++) {
-        const unsigned char *r = b + 8 + i * rec;
-        memcpy(ev + i, r, 4);
-        memcpy(per + i, r + 4, 4);
-        if (rec == 16) memcpy(dates + i, r + 8, 8);
+    if (occ_bin_budget(b, 8, rec, OCC_ROW_BYTES, err, errlen)) goto fail;
+    while ((k = occ_bin_record(b, rec, &r, err, errlen)) > 0) {
+        uint64_t at = b->off - rec;
+        if ((ncap = occ_next_cap(n, cap)) != 0) {
+            int32_t *ne = realloc(ev, ncap * sizeof *ev), *np;
+            int64_t *nd;
+            if (ne) ev = ne;
+            np = realloc(per, ncap * sizeof *per);
+            if (np) per = np;
+            nd = realloc(dates, ncap * sizeof *dates);
+            if (nd) dates = nd;
+            if (!ne || !np || !nd) {
+                occ_err(err, errlen, "%s: out of memory for %zu occurrences", path, ncap);
+                goto fail;
+            }
+            cap = ncap;
+        }
+        memcpy(ev + n, r, 4);
+        memcpy(per + n, r + 4, 4);
+        if (rec == 16) memcpy(dates + n, r + 8, 8);
         else {
             int32_t d32;
             memcpy(&d32, r + 8, 4);
-            dates[i] = d32;
+            dates[n] = d32;
         }
-        if (per[i] < 1 || per[i] > P) {
-            occ_err(err, errlen, "%s: byte %zu: event %d: period_no %d is outside 1..%d (no_of_periods)", path,
-                    8 + i * rec + 4, ev[i], per[i], P);
-            free(ev);
-            free(per);
-            free(dates);
-            return NULL;
+        if (per[n] < 1 || per[n] > P) {
+            occ_err(err, errlen, "%s: byte %" PRIu64 ": event %d: period_no %d is outside 1..%d (no_of_periods)", path,
+                    at + 4, ev[n], per[n], P);
+            goto fail;
         }
+        if (!occ_date_ok(dates[n], rec == 16)) {
+            occ_err(err, errlen, "%s: byte %" PRIu64 ": event %d: date id %" PRId64 " is out of range (beyond the year %d)",
+                    path, at + 8, ev[n], dates[n], OCC_YEAR_MAX);
+            goto fail;
+        }
+        n++;
     }
-    return occ_finish(ev, per, dates, n, P, opts, occ_fnv1a(b, len), path, err, errlen);
+    if (k < 0) goto fail;
+    {
+        uint64_t fp = b->fp;
+        occ_bin_close(b);
+        return occ_finish(ev, per, dates, n, P, opts, fp, path, err, errlen);
+    }
+fail:
+    occ_bin_close(b);
+    free(ev);
+    free(per);
+    free(dates);
+    return NULL;
 }
 
 /* occurrence.csv as bintocsv writes it: event_id,period_no then either
 ** occ_date_id (no date algorithm) or occ_year,occ_month,occ_day (and
 ** occ_hour,occ_minute when granular). The CSV has no no_of_periods: P is
 ** the largest period_no. */
+/* The ranges of occ_year, occ_month, occ_day, occ_hour, occ_minute: a date
+** that does not exist is an error, not rolled over into the next month. */
+static const int64_t occ_date_lo[5] = {-OCC_YEAR_MAX, 1, 1, 0, 0};
+static const int64_t occ_date_hi[5] = {OCC_YEAR_MAX, 12, 31, 23, 59};
+
+static int64_t occ_month_days(int64_t y, int64_t m) {
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
 static es_occurrence *occ_load_csv(const char *path, char *text, size_t len, char *err, size_t errlen) {
     static const char *const names[] = {"event_id", "period_no", "occ_date_id", "occ_year",
                                         "occ_month", "occ_day",   "occ_hour",    "occ_minute"};
@@ -653,9 +844,17 @@ static es_occurrence *occ_load_csv(const char *path, char *text, size_t len, cha
         if (opts == 0) {
             if (csv_i64(&c, 2, INT32_MIN, INT32_MAX, &v[0], err, errlen)) goto fail;
             dates[n] = v[0];
+            if (!occ_date_ok(dates[n], 0)) {
+                csv_bad(&c, "occ_date_id is out of range (beyond the year 1000000)", err, errlen);
+                goto fail;
+            }
         } else {
             for (k = 0; k < (opts == 3 ? 5 : 3); k++)
-                if (csv_i64(&c, 3 + k, k ? 0 : -1000000, k ? 10000 : 1000000, &v[k], err, errlen)) goto fail;
+                if (csv_i64(&c, 3 + k, occ_date_lo[k], occ_date_hi[k], &v[k], err, errlen)) goto fail;
+            if (v[2] > occ_month_days(v[0], v[1])) {
+                csv_bad(&c, "occ_day is beyond the end of its month", err, errlen);
+                goto fail;
+            }
             dates[n] = occ_date_encode(v[0], v[1], v[2], v[3], v[4], opts == 3);
             if (opts == 1 && (dates[n] < INT32_MIN || dates[n] > INT32_MAX)) {
                 csv_bad(&c, "date out of range", err, errlen);
@@ -684,11 +883,11 @@ fail:
 
 es_occurrence *es_occ_load(const char *path, char *err, size_t errlen) {
     size_t len = 0;
-    char *text = occ_readfile(path, "occurrence", &len, err, errlen);
+    char *text;
     es_occurrence *o;
-    if (!text) return NULL;
-    o = occ_is_csv(path) ? occ_load_csv(path, text, len, err, errlen)
-                         : occ_load_bin(path, (const unsigned char *)text, len, err, errlen);
+    if (!occ_is_csv(path)) return occ_load_bin(path, err, errlen);
+    if (!(text = occ_readfile(path, "occurrence", &len, err, errlen))) return NULL;
+    o = occ_load_csv(path, text, len, err, errlen);
     free(text);
     return o;
 }
@@ -717,66 +916,78 @@ uint64_t es_occ_fingerprint(const es_occurrence *o) { return o->fingerprint; }
 
 /* ==== periods, return periods, quantiles, event rates ==== */
 
+/* A weight or a rate: a finite number >= 0 (NaN would make every table
+** row NaN, a negative one negative losses). */
+static int occ_nonneg(double x) { return x >= 0 && x <= DBL_MAX; }
+
+/* One period row: checked and kept. where: "byte N" or "LINE". */
+static int occ_period_row(const char *path, const char *sep, uint64_t where, int64_t p, double x, int32_t nperiods,
+                          double *w, unsigned char *seen, char *err, size_t errlen) {
+    if (p < 1 || p > nperiods) {
+        occ_err(err, errlen, "%s%s%" PRIu64 ": period_no %" PRId64 " is outside 1..%d (no_of_periods)", path, sep, where,
+                p, nperiods);
+        return -1;
+    }
+    if (seen[p]) {
+        occ_err(err, errlen, "%s%s%" PRIu64 ": period_no %" PRId64 " appears twice", path, sep, where, p);
+        return -1;
+    }
+    if (!occ_nonneg(x)) {
+        occ_err(err, errlen, "%s%s%" PRIu64 ": period_no %" PRId64 ": weighting %g is not a finite number >= 0", path,
+                sep, where, p, x);
+        return -1;
+    }
+    seen[p] = 1;
+    w[p] = x;
+    return 0;
+}
+
 double *es_periods_load(const char *path, int32_t nperiods, char *err, size_t errlen) {
     static const char *const names[] = {"period_no", "weighting"};
-    size_t len = 0, i, n = 0;
-    char *text;
-    double *w;
-    unsigned char *seen;
+    size_t len = 0, n = 0;
+    char *text = NULL;
+    double *w = NULL;
+    unsigned char *seen = NULL;
+    occ_bin *b = NULL;
     if (nperiods < 1) {
         occ_err(err, errlen, "%s: no_of_periods %d (must be >= 1)", path, nperiods);
         return NULL;
     }
-    text = occ_readfile(path, "period weights", &len, err, errlen);
-    if (!text) return NULL;
+    if (occ_is_csv(path) ? !(text = occ_readfile(path, "period weights", &len, err, errlen)) : !(b = occ_bin_open(path, "period weights", err, errlen)))
+        return NULL;
     w = calloc((size_t)nperiods + 1, sizeof *w);
     seen = calloc((size_t)nperiods + 1, 1);
     if (!w || !seen) {
         occ_err(err, errlen, "%s: out of memory", path);
         goto fail;
     }
-    if (occ_is_csv(path)) {
+    if (text) {
         occ_csv c;
         if (csv_open(&c, path, text, len, names, 2, 2, err, errlen)) goto fail;
         while (csv_next(&c)) {
             int64_t p;
             double x;
             if (csv_i64(&c, 0, INT32_MIN, INT32_MAX, &p, err, errlen) || csv_f64(&c, 1, &x, err, errlen)) goto fail;
-            if (p < 1 || p > nperiods) {
-                occ_err(err, errlen, "%s:%zu: period_no %" PRId64 " is outside 1..%d (no_of_periods)", path, c.line, p,
-                        nperiods);
-                goto fail;
-            }
-            if (seen[p]) {
-                occ_err(err, errlen, "%s:%zu: period_no %" PRId64 " appears twice", path, c.line, p);
-                goto fail;
-            }
-            seen[p] = 1;
-            w[p] = x;
+            if (occ_period_row(path, ":", c.line, p, x, nperiods, w, seen, err, errlen)) goto fail;
             n++;
         }
     } else {
-        if (len % 12) {
-            occ_err(err, errlen, "%s: byte %zu: %zu trailing bytes, not a whole 12-byte record (was the file cut?)", path,
-                    len - len % 12, len % 12);
+        const unsigned char *r;
+        int k;
+        if (b->size % 12) {
+            occ_err(err, errlen, "%s: byte %" PRIu64 ": %" PRIu64 " trailing bytes, not a whole 12-byte record (was the file cut?)",
+                    path, b->size - b->size % 12, b->size % 12);
             goto fail;
         }
-        for (i = 0; i < len / 12; i++) {
+        while ((k = occ_bin_record(b, 12, &r, err, errlen)) > 0) {
             int32_t p;
-            memcpy(&p, text + 12 * i, 4);
-            if (p < 1 || p > nperiods) {
-                occ_err(err, errlen, "%s: byte %zu: period_no %d is outside 1..%d (no_of_periods)", path, 12 * i, p,
-                        nperiods);
-                goto fail;
-            }
-            if (seen[p]) {
-                occ_err(err, errlen, "%s: byte %zu: period_no %d appears twice", path, 12 * i, p);
-                goto fail;
-            }
-            seen[p] = 1;
-            memcpy(w + p, text + 12 * i + 4, 8);
+            double x;
+            memcpy(&p, r, 4);
+            memcpy(&x, r + 4, 8);
+            if (occ_period_row(path, ": byte ", b->off - 12, p, x, nperiods, w, seen, err, errlen)) goto fail;
             n++;
         }
+        if (k < 0) goto fail;
     }
     if (n != (size_t)nperiods) {
         int32_t p = 1;
@@ -785,10 +996,12 @@ double *es_periods_load(const char *path, int32_t nperiods, char *err, size_t er
         goto fail;
     }
     free(text);
+    occ_bin_close(b);
     free(seen);
     return w;
 fail:
     free(text);
+    occ_bin_close(b);
     free(seen);
     free(w);
     return NULL;
@@ -798,62 +1011,91 @@ fail:
 ** .csv form; check(v, where) returns NULL or what is wrong with a value. */
 typedef const char *(*occ_check_fn)(const void *v, const void *prev);
 
+/* The values of a list's binary form, checked as they are read. */
+static unsigned char *occ_list_bin(const char *path, const char *role, occ_check_fn check, size_t *n, char *err,
+                                    size_t errlen) {
+    occ_bin *b = occ_bin_open(path, role, err, errlen);
+    unsigned char *out = NULL;
+    const unsigned char *r;
+    const char *bad;
+    size_t k = 0, cap = 0, ncap;
+    int rc;
+    if (!b) return NULL;
+    if (b->size % 4) {
+        occ_err(err, errlen, "%s: size is not a multiple of 4 bytes (byte %" PRIu64 ": %" PRIu64 " trailing bytes)", path,
+                b->size - b->size % 4, b->size % 4);
+        goto fail;
+    }
+    if (occ_bin_budget(b, 0, 4, 4, err, errlen)) goto fail;
+    while ((rc = occ_bin_record(b, 4, &r, err, errlen)) > 0) {
+        if ((ncap = occ_next_cap(k, cap)) != 0) {
+            unsigned char *no = realloc(out, ncap * 4);
+            if (!no) {
+                occ_err(err, errlen, "%s: out of memory", path);
+                goto fail;
+            }
+            out = no;
+            cap = ncap;
+        }
+        memcpy(out + 4 * k, r, 4);
+        if ((bad = check(out + 4 * k, k ? out + 4 * (k - 1) : NULL)) != NULL) {
+            occ_err(err, errlen, "%s: byte %zu: %s", path, 4 * k, bad);
+            goto fail;
+        }
+        k++;
+    }
+    if (rc < 0) goto fail;
+    if (!out && !(out = malloc(4))) {
+        occ_err(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    occ_bin_close(b);
+    *n = k;
+    return out;
+fail:
+    occ_bin_close(b);
+    free(out);
+    return NULL;
+}
+
 static void *occ_load_list(const char *path, const char *column, const char *role, int is_float, occ_check_fn check,
                            size_t *n, char *err, size_t errlen) {
-    size_t len = 0, cap = 0, k = 0, i;
-    char *text = occ_readfile(path, role, &len, err, errlen);
+    size_t len = 0, cap = 0, k = 0;
+    char *text;
     unsigned char *out = NULL;
     const char *bad;
-    if (!text) return NULL;
-    if (occ_is_csv(path)) {
-        occ_csv c;
-        const char *names[1];
-        names[0] = column;
-        if (csv_open(&c, path, text, len, names, 1, 1, err, errlen)) goto fail;
-        while (csv_next(&c)) {
-            unsigned char v[4];
-            if (k == cap) {
-                unsigned char *no = realloc(out, (cap = cap ? cap * 2 : 256) * 4);
-                if (!no) {
-                    occ_err(err, errlen, "%s: out of memory", path);
-                    goto fail;
-                }
-                out = no;
-            }
-            if (is_float) {
-                float f;
-                if (csv_f32(&c, 0, &f, err, errlen)) goto fail;
-                memcpy(v, &f, 4);
-            } else {
-                int64_t x;
-                if (csv_i64(&c, 0, INT32_MIN, INT32_MAX, &x, err, errlen)) goto fail;
-                int32_t x32 = (int32_t)x;
-                memcpy(v, &x32, 4);
-            }
-            if ((bad = check(v, k ? out + 4 * (k - 1) : NULL)) != NULL) {
-                occ_err(err, errlen, "%s:%zu: %s", path, c.line, bad);
+    occ_csv c;
+    const char *names[1];
+    if (!occ_is_csv(path)) return occ_list_bin(path, role, check, n, err, errlen);
+    if (!(text = occ_readfile(path, role, &len, err, errlen))) return NULL;
+    names[0] = column;
+    if (csv_open(&c, path, text, len, names, 1, 1, err, errlen)) goto fail;
+    while (csv_next(&c)) {
+        unsigned char v[4];
+        if (k == cap) {
+            unsigned char *no = realloc(out, (cap = cap ? cap * 2 : 256) * 4);
+            if (!no) {
+                occ_err(err, errlen, "%s: out of memory", path);
                 goto fail;
             }
-            memcpy(out + 4 * k++, v, 4);
+            out = no;
         }
-    } else {
-        if (len % 4) {
-            occ_err(err, errlen, "%s: size is not a multiple of 4 bytes (byte %zu: %zu trailing bytes)", path,
-                    len - len % 4, len % 4);
+        if (is_float) {
+            float f;
+            if (csv_f32(&c, 0, &f, err, errlen)) goto fail;
+            memcpy(v, &f, 4);
+        } else {
+            int64_t x;
+            int32_t x32;
+            if (csv_i64(&c, 0, INT32_MIN, INT32_MAX, &x, err, errlen)) goto fail;
+            x32 = (int32_t)x;
+            memcpy(v, &x32, 4);
+        }
+        if ((bad = check(v, k ? out + 4 * (k - 1) : NULL)) != NULL) {
+            occ_err(err, errlen, "%s:%zu: %s", path, c.line, bad);
             goto fail;
         }
-        k = len / 4;
-        out = malloc(k ? len : 4);
-        if (!out) {
-            occ_err(err, errlen, "%s: out of memory", path);
-            goto fail;
-        }
-        memcpy(out, text, len);
-        for (i = 0; i < k; i++)
-            if ((bad = check(out + 4 * i, i ? out + 4 * (i - 1) : NULL)) != NULL) {
-                occ_err(err, errlen, "%s: byte %zu: %s", path, 4 * i, bad);
-                goto fail;
-            }
+        memcpy(out + 4 * k++, v, 4);
     }
     if (!out) out = malloc(4);
     if (!out) {
@@ -939,23 +1181,32 @@ static int occ_rates_finish(es_rates *r, int32_t *ids, float *rates, size_t n, c
     return 0;
 }
 
+/* A rate: a finite number >= 0. */
+static int occ_rate_bad(const char *path, const char *sep, uint64_t where, int32_t id, float x, char *err,
+                        size_t errlen) {
+    if (occ_nonneg(x)) return 0;
+    occ_err(err, errlen, "%s%s%" PRIu64 ": event %d: rate %g is not a finite number >= 0", path, sep, where, id,
+            (double)x);
+    return -1;
+}
+
 int es_rates_load(const char *path, es_rates *r, char *err, size_t errlen) {
     static const char *const names[] = {"EventIds|event_id", "Event_rates|rate"};
-    size_t len = 0, n = 0, cap = 0, i;
-    char *text = occ_readfile(path, "event rates", &len, err, errlen);
+    size_t len = 0, n = 0, cap = 0, ncap;
+    char *text = NULL;
+    occ_bin *b = NULL;
     int32_t *ids = NULL;
     float *rates = NULL;
     int rc = -1;
     memset(r, 0, sizeof *r);
-    if (!text) return -1;
     if (!occ_is_bin(path)) { /* event_rates.csv / er.csv are the usual names */
         occ_csv c;
+        if (!(text = occ_readfile(path, "event rates", &len, err, errlen))) return -1;
         if (csv_open(&c, path, text, len, names, 2, 2, err, errlen)) goto done;
         while (csv_next(&c)) {
             int64_t id;
             float x;
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 1024;
+            if ((ncap = occ_next_cap(n, cap)) != 0) {
                 int32_t *ni = realloc(ids, ncap * sizeof *ids);
                 float *nr;
                 if (ni) ids = ni;
@@ -968,30 +1219,44 @@ int es_rates_load(const char *path, es_rates *r, char *err, size_t errlen) {
                 cap = ncap;
             }
             if (csv_i64(&c, 0, INT32_MIN, INT32_MAX, &id, err, errlen) || csv_f32(&c, 1, &x, err, errlen)) goto done;
+            if (occ_rate_bad(path, ":", c.line, (int32_t)id, x, err, errlen)) goto done;
             ids[n] = (int32_t)id;
             rates[n++] = x;
         }
     } else {
-        if (len % 8) {
-            occ_err(err, errlen, "%s: byte %zu: %zu trailing bytes, not a whole 8-byte record (was the file cut?)", path,
-                    len - len % 8, len % 8);
+        const unsigned char *p;
+        int k;
+        if (!(b = occ_bin_open(path, "event rates", err, errlen))) return -1;
+        if (b->size % 8) {
+            occ_err(err, errlen, "%s: byte %" PRIu64 ": %" PRIu64 " trailing bytes, not a whole 8-byte record (was the file cut?)",
+                    path, b->size - b->size % 8, b->size % 8);
             goto done;
         }
-        n = len / 8;
-        ids = malloc((n ? n : 1) * sizeof *ids);
-        rates = malloc((n ? n : 1) * sizeof *rates);
-        if (!ids || !rates) {
-            occ_err(err, errlen, "%s: out of memory", path);
-            goto done;
+        if (occ_bin_budget(b, 0, 8, 24, err, errlen)) goto done;
+        while ((k = occ_bin_record(b, 8, &p, err, errlen)) > 0) {
+            if ((ncap = occ_next_cap(n, cap)) != 0) {
+                int32_t *ni = realloc(ids, ncap * sizeof *ids);
+                float *nr;
+                if (ni) ids = ni;
+                nr = realloc(rates, ncap * sizeof *rates);
+                if (nr) rates = nr;
+                if (!ni || !nr) {
+                    occ_err(err, errlen, "%s: out of memory", path);
+                    goto done;
+                }
+                cap = ncap;
+            }
+            memcpy(ids + n, p, 4);
+            memcpy(rates + n, p + 4, 4);
+            if (occ_rate_bad(path, ": byte ", b->off - 4, ids[n], rates[n], err, errlen)) goto done;
+            n++;
         }
-        for (i = 0; i < n; i++) {
-            memcpy(ids + i, text + 8 * i, 4);
-            memcpy(rates + i, text + 8 * i + 4, 4);
-        }
+        if (k < 0) goto done;
     }
     rc = occ_rates_finish(r, ids, rates, n, path, err, errlen);
 done:
     free(text);
+    occ_bin_close(b);
     free(ids);
     free(rates);
     return rc;

@@ -322,6 +322,12 @@ static int pairs_format(const es_table *t, const pairs_view *b, size_t r0, size_
 
 enum { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_WORKING, JOB_DONE };
 #define PAIRS_JOB_INPUT (64 * 1024) /* pairs per job before it is handed out: bounds memory */
+/* Rows per job before it is handed out: a job is bounded by what it will
+** write as well as by what it read, since a record with many quantiles
+** writes many rows (elt -q with a long quantile file). */
+#define PAIRS_JOB_ROWS (64 * 1024)
+/* A job's output buffer larger than this is given back once written. */
+#define PAIRS_JOB_KEEP ((size_t)8 << 20)
 
 enum { JOB_PAIRS, JOB_RECORDS };
 
@@ -347,6 +353,7 @@ typedef struct pairs_job {
     size_t cap_event;
     pairs_sink out;
     uint64_t rows;
+    size_t out_rows;      /* JOB_RECORDS: at most this many rows to write */
 } pairs_job;
 
 struct es_pairs_async {
@@ -486,7 +493,13 @@ static int pairs_write_oldest(struct es_pairs_async *a) {
     t->rows += j->rows;
     es_batch_trim(&j->b); /* after a huge event, give the memory back */
     es_batch_clear(&j->b);
+    if (j->out.cap > PAIRS_JOB_KEEP) {
+        free(j->out.buf);
+        j->out.buf = NULL;
+        j->out.cap = 0;
+    }
     j->nrp = j->nqv = 0;
+    j->out_rows = 0;
     pthread_mutex_lock(&a->mu);
     j->state = JOB_FREE;
     pthread_mutex_unlock(&a->mu);
@@ -697,17 +710,26 @@ static int job_add_rec_plan(pairs_job *j, const es_records_plan *p) {
 
 int es_records_async(es_table *t, const es_batch *b, const es_records_plan *p) {
     struct es_pairs_async *a = t->async;
+    /* rows of one record, at most: the records go into jobs in slices of
+    ** about PAIRS_JOB_ROWS rows */
+    size_t per = (size_t)p->nlay * (p->q && p->nq ? p->nq : 1), step = PAIRS_JOB_ROWS / per, r0 = 0, r1;
     pairs_job *j;
-    if (!(j = pairs_filling(a, NULL))) return -1;
-    if (j->b.nrec && (j->b.source != b->source || j->b.len_sample != b->len_sample)) {
-        pairs_submit(a);
+    if (step == 0) step = 1;
+    do {
+        r1 = b->nrec - r0 > step ? r0 + step : b->nrec;
         if (!(j = pairs_filling(a, NULL))) return -1;
-    }
-    if (job_add_rec_plan(j, p) || job_append(j, b, 0, b->nrec)) {
-        if (!t->out->err) t->out->err = ENOMEM;
-        return -1;
-    }
-    if (j->b.npairs >= PAIRS_JOB_INPUT) pairs_submit(a);
+        if (j->b.nrec && (j->b.source != b->source || j->b.len_sample != b->len_sample)) {
+            pairs_submit(a);
+            if (!(j = pairs_filling(a, NULL))) return -1;
+        }
+        if (job_add_rec_plan(j, p) || job_append(j, b, r0, r1)) {
+            if (!t->out->err) t->out->err = ENOMEM;
+            return -1;
+        }
+        j->out_rows += (r1 - r0) * per;
+        if (j->b.npairs >= PAIRS_JOB_INPUT || j->out_rows >= PAIRS_JOB_ROWS) pairs_submit(a);
+        r0 = r1;
+    } while (r0 < b->nrec);
     return 0;
 }
 

@@ -201,6 +201,7 @@ struct es_plt {
     int granular;
     const es_occurrence *occ;
     float *weight;        /* float32 weighting of period p at [p], 1..P */
+    float weight1;        /* every period's weight without periods.bin (weight NULL) */
     float *ctab;          /* ChanceOfLoss after k = 0..N positive losses */
     float *q;
     size_t nq;
@@ -308,7 +309,7 @@ static int work_event(const es_plt *p, plt_work *w, int32_t event_id) {
             es_date d;
             es_date_decode(dates ? dates[o] : 0, p->granular, &d);
             c = cell_i32(l, 0, period, c);
-            c = cell_f32(l, 1, p->weight[period], c);
+            c = cell_f32(l, 1, p->weight ? p->weight[period] : p->weight1, c);
             c = cell_i32(l, 2, event_id, c);
             c = cell_i32(l, 3, d.year, c);
             c = cell_i32(l, 4, d.month, c);
@@ -710,11 +711,15 @@ es_plt *es_plt_new(const es_plt_opts *o, const es_table *const tables[ES_PLT_NTA
             p->lay[t].cols[k].prec = tables[t]->cols[k].prec;
         }
     }
-    if (!(p->weight = malloc(((size_t)p->nperiods + 1) * sizeof *p->weight))) goto oom;
-    p->weight[0] = 0.0f;
-    /* PeriodWeight: the float64 weighting (or 1/P) stored as float32 */
-    for (i = 1; i <= p->nperiods; i++)
-        p->weight[i] = o->weights ? (float)o->weights[i] : (float)(1.0 / (double)p->nperiods);
+    /* PeriodWeight: the float64 weighting (or 1/P) stored as float32; without
+    ** periods.bin one value, not an array of P (an occurrence file of a few
+    ** bytes may claim 10 million periods) */
+    p->weight1 = (float)(1.0 / (double)p->nperiods);
+    if (o->weights) {
+        if (!(p->weight = malloc(((size_t)p->nperiods + 1) * sizeof *p->weight))) goto oom;
+        p->weight[0] = 0.0f;
+        for (i = 1; i <= p->nperiods; i++) p->weight[i] = (float)o->weights[i];
+    }
     if (!(p->ctab = malloc(((size_t)p->n + 1) * sizeof *p->ctab))) goto oom;
     p->ctab[0] = 0.0f;
     for (i = 1; i <= p->n; i++) p->ctab[i] = (float)((double)p->ctab[i - 1] + 1.0 / (double)p->n);

@@ -4,7 +4,9 @@
 ** Per summary set: a dense float32 accumulator of N + 6 values per summary
 ** id (column sidx + 5 for sidx -5..N, so the hot loop is one indexed add
 ** with no branch), a "present in this event" stamp per summary id and the
-** list of present ids.  Stamps hold an event generation number, so nothing
+** list of present ids.  Summary ids are numbered 1..nsid in ascending order
+** when the summarizer is made (the set's map gives that number), so the
+** arrays follow the distinct summary ids, not the largest one.  Stamps hold an event generation number, so nothing
 ** is cleared between events: a row is zeroed when its summary first shows
 ** up in an event.  Every buffer is allocated in es_summarizer_new.
 */
@@ -20,13 +22,13 @@
 
 typedef struct sum_set {
     int32_t set_id;
-    int32_t *map;          /* id -> summary_id, 0 = not in the xref */
-    size_t map_len;
-    int32_t max_sid;
-    float *acc;            /* max_sid rows of width N + 6 */
-    int32_t *count;        /* affected risks per summary id (index sid) */
-    uint32_t *stamp;       /* generation in which sid was last present (index sid) */
-    int32_t *present;      /* ids present in the current event, first-seen order */
+    es_idmap map;          /* id -> summary number 1..nsid, 0 = not in the xref */
+    int32_t nsid;          /* distinct summary ids */
+    int32_t *sid_of;       /* summary number -> summary_id (index 1..nsid) */
+    float *acc;            /* nsid rows of width N + 6 */
+    int32_t *count;        /* affected risks per summary number */
+    uint32_t *stamp;       /* generation in which the summary was last present (by number) */
+    int32_t *present;      /* numbers present in the current event, first-seen order */
     int32_t npresent;
     es_out *out, *idx;
     es_batch *mem;         /* memory set (path NULL): the event's records, else NULL */
@@ -36,8 +38,8 @@ struct es_summarizer {
     int32_t n;
     size_t width;          /* N + 6 */
     int zeros;
-    int32_t *risk;         /* NULL: no affected-risk count */
-    size_t risk_len;
+    int has_risk;          /* 0: no affected-risk count */
+    es_idmap risk;         /* id -> risk index 0..nrisk-1 (absent: 0) */
     uint32_t *risk_stamp;  /* nrisk entries */
     int32_t nrisk;
     uint32_t gen;          /* current event generation, never 0 */
@@ -72,7 +74,8 @@ static void sum_set_free(sum_set *st, int commit, int *e, char *err, size_t errl
     if (st->mem) es_batch_free(st->mem);
     free(st->mem);
     st->mem = NULL;
-    free(st->map);
+    es_idmap_free(&st->map);
+    free(st->sid_of);
     free(st->acc);
     free(st->count);
     free(st->stamp);
@@ -84,7 +87,7 @@ int es_summarizer_close(es_summarizer *s, int commit, char *err, size_t errlen) 
     if (!s) return 0;
     for (k = 0; k < s->nsets; k++) sum_set_free(&s->sets[k], commit && !e, &e, err, errlen);
     free(s->sets);
-    free(s->risk);
+    es_idmap_free(&s->risk);
     free(s->risk_stamp);
     free(s);
     return e ? -1 : 0;
@@ -121,47 +124,88 @@ static int sum_check_ids(const es_summarizer *s, const char *file, size_t len, c
     return -1;
 }
 
-static int sum_check_cells(const es_summarizer *s, int32_t set_id, int32_t max_sid, char *err, size_t errlen) {
+static int sum_cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int sum_check_cells(const es_summarizer *s, int32_t set_id, int32_t nsid, char *err, size_t errlen) {
     uint64_t lim = sum_limit("EVSTREAM_MAX_SUMMARY_CELLS", SUM_MAX_CELLS_DEFAULT);
-    uint64_t cells = (uint64_t)max_sid * (uint64_t)s->width;
+    uint64_t cells = (uint64_t)nsid * (uint64_t)s->width;
     if (cells <= lim) return 0;
     snprintf(err, errlen,
-             "%s: summary set %d: largest summary_id %d x %llu values (%d samples + 6) = %llu accumulator cells, "
+             "%s: summary set %d: %d summary ids x %llu values (%d samples + 6) = %llu accumulator cells, "
              "more than the limit of %llu (EVSTREAM_MAX_SUMMARY_CELLS raises it)",
-             s->xref_name, (int)set_id, (int)max_sid, (unsigned long long)s->width, (int)s->n,
+             s->xref_name, (int)set_id, (int)nsid, (unsigned long long)s->width, (int)s->n,
              (unsigned long long)cells, (unsigned long long)lim);
+    return -1;
+}
+
+/* The set's map as given (an es_idmap, or a dense array) copied into m. */
+static int sum_copy_map(es_idmap *m, const es_summary_set *in) {
+    size_t i;
+    if (in->idmap) return es_idmap_copy(m, in->idmap);
+    memset(m, 0, sizeof *m);
+    if (!(m->v = sum_calloc(in->map_len, sizeof *m->v))) return -1;
+    m->len = m->cap = in->map_len;
+    for (i = 0; i < in->map_len; i++)
+        if ((m->v[i] = in->map[i]) != 0) m->count++;
+    return 0;
+}
+
+/* Number the distinct summary ids of the map 1..nsid in ascending order
+** (st->sid_of) and put those numbers in the map. */
+static int sum_number_sids(sum_set *st, char *err, size_t errlen) {
+    int32_t *vals = st->map.v ? st->map.v : st->map.vals, *sids;
+    size_t n = st->map.v ? st->map.len : st->map.count, i, k = 0;
+    for (i = 0; i < n; i++)
+        if (vals[i] < 0) {
+            snprintf(err, errlen, "summary set %d: negative summary id %d", (int)st->set_id, (int)vals[i]);
+            return -1;
+        }
+    if (!(sids = sum_calloc(st->map.count + 1, sizeof *sids))) goto oom;
+    for (i = 0; i < n; i++)
+        if (vals[i]) sids[++k] = vals[i];
+    qsort(sids + 1, k, sizeof *sids, sum_cmp_i32);
+    st->nsid = 0;
+    for (i = 1; i <= k; i++)
+        if (i == 1 || sids[i] != sids[i - 1]) sids[++st->nsid] = sids[i];
+    st->sid_of = sids;
+    for (i = 0; i < n; i++) {
+        size_t lo = 1, hi = (size_t)st->nsid + 1;
+        if (!vals[i]) continue;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sids[mid] < vals[i]) lo = mid + 1;
+            else hi = mid;
+        }
+        vals[i] = (int32_t)lo;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "summary set %d: out of memory", (int)st->set_id);
     return -1;
 }
 
 static int sum_set_init(es_summarizer *s, sum_set *st, const es_summary_set *in, char *err, size_t errlen) {
     unsigned char hdr[ES_HEADER_MAX];
     es_info info;
-    size_t i;
-    int32_t max_sid = 0;
-    for (i = 0; i < in->map_len; i++) {
-        if (in->map[i] < 0) {
-            snprintf(err, errlen, "summary set %d: negative summary id %d", (int)in->set_id, (int)in->map[i]);
-            return -1;
-        }
-        if (in->map[i] > max_sid) max_sid = in->map[i];
-    }
-    if (sum_check_ids(s, s->xref_name, in->map_len, err, errlen) ||
-        sum_check_cells(s, in->set_id, max_sid, err, errlen))
-        return -1;
     st->set_id = in->set_id;
-    st->map_len = in->map_len;
-    st->max_sid = max_sid;
-    st->map = sum_calloc(in->map_len, sizeof *st->map);
-    st->acc = sum_calloc((size_t)max_sid, s->width * sizeof(float));
-    st->count = sum_calloc((size_t)max_sid + 1, sizeof *st->count);
-    st->stamp = sum_calloc((size_t)max_sid + 1, sizeof *st->stamp);
-    st->present = sum_calloc((size_t)max_sid + 1, sizeof *st->present);
-    if (!st->map || !st->acc || !st->count || !st->stamp || !st->present) {
-        snprintf(err, errlen, "summary set %d: out of memory (%d summary ids x %d samples)", (int)in->set_id,
-                 (int)max_sid, (int)s->n);
+    if (sum_check_ids(s, s->xref_name, in->idmap ? in->idmap->len : in->map_len, err, errlen)) return -1;
+    if (sum_copy_map(&st->map, in)) {
+        snprintf(err, errlen, "summary set %d: out of memory", (int)in->set_id);
         return -1;
     }
-    if (in->map_len) memcpy(st->map, in->map, in->map_len * sizeof *st->map);
+    if (sum_number_sids(st, err, errlen) || sum_check_cells(s, in->set_id, st->nsid, err, errlen)) return -1;
+    st->acc = sum_calloc((size_t)st->nsid, s->width * sizeof(float));
+    st->count = sum_calloc((size_t)st->nsid + 1, sizeof *st->count);
+    st->stamp = sum_calloc((size_t)st->nsid + 1, sizeof *st->stamp);
+    st->present = sum_calloc((size_t)st->nsid + 1, sizeof *st->present);
+    if (!st->acc || !st->count || !st->stamp || !st->present) {
+        snprintf(err, errlen, "summary set %d: out of memory (%d summary ids x %d samples)", (int)in->set_id,
+                 (int)st->nsid, (int)s->n);
+        return -1;
+    }
     if (!in->path) { /* memory set: the records stay in a batch (es_summarizer_batch) */
         if (!(st->mem = malloc(sizeof *st->mem))) {
             snprintf(err, errlen, "summary set %d: out of memory", (int)in->set_id);
@@ -201,20 +245,31 @@ es_summarizer *es_summarizer_new(const es_summary_opts *o, const es_summary_set 
     s->gen = 0;
     snprintf(s->id_name, sizeof s->id_name, "%s", o->id_name ? o->id_name : "item");
     snprintf(s->xref_name, sizeof s->xref_name, "%s", o->xref_name ? o->xref_name : "the xref");
-    if (o->risk) {
-        size_t i;
+    if (o->risk || o->risk_map) {
+        size_t i, n;
+        int32_t *vals;
+        s->has_risk = 1;
         s->nrisk = o->nrisk > 0 ? o->nrisk : 1;
-        s->risk_len = o->risk_len;
-        if (sum_check_ids(s, "the summary map", o->risk_len, err, errlen)) {
+        if (sum_check_ids(s, "the summary map", o->risk_map ? o->risk_map->len : o->risk_len, err, errlen)) {
             char ignore[8];
             es_summarizer_close(s, 0, ignore, sizeof ignore);
             return NULL;
         }
-        if (!(s->risk = sum_calloc(o->risk_len, sizeof *s->risk))) goto oom;
+        if (o->risk_map) {
+            if (es_idmap_copy(&s->risk, o->risk_map)) goto oom;
+        } else {
+            es_summary_set tmp;
+            memset(&tmp, 0, sizeof tmp);
+            tmp.map = o->risk, tmp.map_len = o->risk_len;
+            if (sum_copy_map(&s->risk, &tmp)) goto oom;
+        }
         if (!(s->risk_stamp = sum_calloc((size_t)s->nrisk, sizeof *s->risk_stamp))) goto oom;
-        for (i = 0; i < o->risk_len; i++) {
-            int32_t r = o->risk[i];
-            s->risk[i] = r >= 0 && r < s->nrisk ? r : 0;
+        /* risk_map holds risk numbers 1..nrisk, risk indexes 0..nrisk-1 */
+        vals = s->risk.v ? s->risk.v : s->risk.vals;
+        n = s->risk.v ? s->risk.len : s->risk.count;
+        for (i = 0; i < n; i++) {
+            int32_t r = vals[i] - (o->risk_map ? 1 : 0);
+            vals[i] = r >= 0 && r < s->nrisk ? r : 0;
         }
     }
     if (!(s->sets = calloc((size_t)nsets, sizeof *s->sets))) goto oom;
@@ -241,7 +296,7 @@ static void sum_next_gen(es_summarizer *s) {
     int k;
     if (++s->gen != 0) return;
     for (k = 0; k < s->nsets; k++)
-        memset(s->sets[k].stamp, 0, ((size_t)s->sets[k].max_sid + 1) * sizeof *s->sets[k].stamp);
+        memset(s->sets[k].stamp, 0, ((size_t)s->sets[k].nsid + 1) * sizeof *s->sets[k].stamp);
     if (s->risk_stamp) memset(s->risk_stamp, 0, (size_t)s->nrisk * sizeof *s->risk_stamp);
     s->gen = 1;
 }
@@ -252,14 +307,14 @@ static int sum_record(es_summarizer *s, const es_batch *b, size_t r, char *err, 
     size_t j0 = b->pair_off[r], j1 = b->pair_off[r + 1], j;
     int32_t newrisk = 0;
     int k;
-    if (s->risk) {
-        int32_t ri = id >= 0 && (size_t)id < s->risk_len ? s->risk[id] : 0;
+    if (s->has_risk) {
+        int32_t ri = es_idmap_get(&s->risk, id);
         newrisk = s->risk_stamp[ri] != s->gen;
         s->risk_stamp[ri] = s->gen;
     }
     for (k = 0; k < s->nsets; k++) {
         sum_set *st = &s->sets[k];
-        int32_t sid = id >= 0 && (size_t)id < st->map_len ? st->map[id] : 0;
+        int32_t sid = es_idmap_get(&st->map, id); /* its number 1..nsid */
         float *row;
         if (sid <= 0) {
             snprintf(err, errlen, "%s %d is not in %s (summary set %d)", s->id_name, (int)id, s->xref_name,
@@ -281,17 +336,12 @@ static int sum_record(es_summarizer *s, const es_batch *b, size_t r, char *err, 
     return 0;
 }
 
-static int sum_cmp_i32(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* The present ids in ascending order: a scan of the stamps when many are
 ** present, else a sort of the short list. */
 static void sum_sort_present(const es_summarizer *s, sum_set *st) {
-    if ((int64_t)st->npresent * 16 >= st->max_sid) {
+    if ((int64_t)st->npresent * 16 >= st->nsid) {
         int32_t sid, n = 0;
-        for (sid = 1; sid <= st->max_sid; sid++)
+        for (sid = 1; sid <= st->nsid; sid++)
             if (st->stamp[sid] == s->gen) st->present[n++] = sid;
     } else {
         qsort(st->present, (size_t)st->npresent, sizeof *st->present, sum_cmp_i32);
@@ -323,8 +373,8 @@ static int sum_fill_set(es_summarizer *s, sum_set *st, int32_t event_id, char *e
     es_batch_clear(b);
     b->event_id = event_id;
     for (i = 0; i < st->npresent && !rc; i++) {
-        int32_t sid = st->present[i];
-        const float *v = st->acc + (size_t)(sid - 1) * s->width + SUM_OFF;
+        int32_t num = st->present[i], sid = st->sid_of[num];
+        const float *v = st->acc + (size_t)(num - 1) * s->width + SUM_OFF;
         float tiv = v[TIV_IDX];
         if (!s->zeros && v[TIV_IDX] == 0.0f && v[MEAN_IDX] == 0.0f) continue;
         if (tiv != tiv) {
@@ -334,7 +384,7 @@ static int sum_fill_set(es_summarizer *s, sum_set *st, int32_t event_id, char *e
         rc |= es_batch_add_record(b, sid, tiv, 0);
         if (rc) break;
         rc |= sum_mem_pair(b, MAX_LOSS_IDX, v[MAX_LOSS_IDX]);
-        if (s->risk) rc |= sum_mem_pair(b, NUMBER_OF_AFFECTED_RISK_IDX, (float)st->count[sid]);
+        if (s->has_risk) rc |= sum_mem_pair(b, NUMBER_OF_AFFECTED_RISK_IDX, (float)st->count[num]);
         rc |= sum_mem_pair(b, MEAN_IDX, v[MEAN_IDX]);
         for (sidx = 1; sidx <= s->n; sidx++)
             if (s->zeros || v[sidx] != 0.0f) rc |= sum_mem_pair(b, sidx, v[sidx]);
@@ -355,8 +405,8 @@ static int sum_write_set(es_summarizer *s, sum_set *st, int32_t event_id, char *
     if (st->mem) return sum_fill_set(s, st, event_id, err, errlen);
     sum_sort_present(s, st);
     for (i = 0; i < st->npresent; i++) {
-        int32_t sid = st->present[i];
-        const float *row = st->acc + (size_t)(sid - 1) * s->width;
+        int32_t num = st->present[i], sid = st->sid_of[num];
+        const float *row = st->acc + (size_t)(num - 1) * s->width;
         const float *v = row + SUM_OFF;
         unsigned char *p;
         size_t cur;
@@ -371,7 +421,7 @@ static int sum_write_set(es_summarizer *s, sum_set *st, int32_t event_id, char *
         if (!(p = es_out_room(st->out, rec_max))) return sum_write_fail(st->out, err, errlen);
         cur = es_mv_write_summary_header(p, rec_max, 0, event_id, sid, v[TIV_IDX]);
         cur = es_mv_write_pair(p, rec_max, cur, MAX_LOSS_IDX, v[MAX_LOSS_IDX]);
-        if (s->risk) cur = es_mv_write_pair(p, rec_max, cur, NUMBER_OF_AFFECTED_RISK_IDX, (float)st->count[sid]);
+        if (s->has_risk) cur = es_mv_write_pair(p, rec_max, cur, NUMBER_OF_AFFECTED_RISK_IDX, (float)st->count[num]);
         cur = es_mv_write_pair(p, rec_max, cur, MEAN_IDX, v[MEAN_IDX]);
         if (s->zeros) {
             for (sidx = 1; sidx <= s->n; sidx++) cur = es_mv_write_pair(p, rec_max, cur, sidx, v[sidx]);

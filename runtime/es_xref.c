@@ -1,7 +1,8 @@
 /*
 ** es_xref.c -- the summary xref (gulsummaryxref / fmsummaryxref, .bin or
 ** .csv) and the summary maps (gul_summary_map.csv / fm_summary_map.csv)
-** parsed into dense id -> value arrays (docs/streams.md section 3).
+** parsed into id -> value maps (es_idmap: dense when the ids are compact,
+** else sorted; docs/streams.md section 3).
 **
 ** A portfolio of a million items has xref and map files of millions of
 ** rows: the file is read whole, parsed in one pass, and the arrays are
@@ -29,44 +30,152 @@ static int xref_fail(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
-/* ---- dense maps ---- */
+/* ---- id maps ----
+** Rows are gathered as (id, value) pairs while a file is read; finishing
+** turns them into a dense array when the ids are compact (at most
+** IDMAP_DENSE_PER_ROW entries per row, or below IDMAP_DENSE_FLOOR), else
+** into the sorted ids and their values, so that one row with item id
+** 268435455 costs a row, not a gigabyte. */
+
+#define IDMAP_DENSE_PER_ROW 4
+#define IDMAP_DENSE_FLOOR ((size_t)1 << 20)
 
 void es_idmap_free(es_idmap *m) {
     if (!m) return;
     free(m->v);
+    free(m->ids);
+    free(m->vals);
     memset(m, 0, sizeof *m);
 }
 
 #define IDMAP_LIMIT_MSG "%s%s: id %d is above the limit of %llu ids (EVSTREAM_MAX_IDS raises it)"
 
-/* Room for id (len becomes at least id + 1), new entries 0: -1 out of
-** memory, -2 when the id is beyond es_max_ids() (one absurd id in a
-** damaged file must not size a gigabyte map). */
-static int idmap_grow(es_idmap *m, int32_t id) {
-    size_t need = (size_t)id + 1, cap;
-    int32_t *nv;
-    if ((uint64_t)need > es_max_ids()) return -2;
-    if (need <= m->cap) {
-        if (need > m->len) m->len = need;
-        return 0;
+/* -1 out of memory, -2 when the id is beyond es_max_ids() (the limit
+** stays: it bounds what a dense map may cost). */
+int es_idmap_add(es_idmap *m, int32_t id, int32_t v) {
+    if (id < 0 || (uint64_t)id + 1 > es_max_ids()) return -2;
+    if (m->count == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 1024;
+        int32_t *ni = realloc(m->ids, cap * sizeof *ni), *nv;
+        if (!ni) return -1;
+        m->ids = ni;
+        if (!(nv = realloc(m->vals, cap * sizeof *nv))) return -1;
+        m->vals = nv;
+        m->cap = cap;
     }
-    cap = m->cap ? m->cap : 1024;
-    while (cap < need) cap *= 2;
-    if (!(nv = realloc(m->v, cap * sizeof *nv))) return -1;
-    memset(nv + m->cap, 0, (cap - m->cap) * sizeof *nv);
-    m->v = nv;
-    m->cap = cap;
-    m->len = need;
+    m->ids[m->count] = id;
+    m->vals[m->count++] = v;
+    if ((size_t)id + 1 > m->len) m->len = (size_t)id + 1;
     return 0;
 }
 
-/* m[id] = v (a later row for the same id wins, as in the reference). */
-static int idmap_set(es_idmap *m, int32_t id, int32_t v) {
-    int rc = idmap_grow(m, id);
-    if (rc) return rc;
-    if (!m->v[id]) m->count++;
-    m->v[id] = v;
+static int idmap_cmp_key(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Dense: v[id], rows in order so that a later row wins. */
+static int idmap_finish_dense(es_idmap *m) {
+    size_t i, rows = m->count;
+    int32_t *v = calloc(m->len ? m->len : 1, sizeof *v);
+    if (!v) return -1;
+    m->count = 0;
+    for (i = 0; i < rows; i++) {
+        if (!v[m->ids[i]] && m->vals[i]) m->count++;
+        else if (v[m->ids[i]] && !m->vals[i]) m->count--;
+        v[m->ids[i]] = m->vals[i];
+    }
+    free(m->ids);
+    free(m->vals);
+    m->ids = m->vals = NULL;
+    m->v = v;
+    m->cap = m->len;
     return 0;
+}
+
+/* Sparse: the rows sorted by (id, row), the last row of each id kept. */
+static int idmap_finish_sparse(es_idmap *m) {
+    size_t rows = m->count, i, k = 0;
+    uint64_t *key = malloc((rows ? rows : 1) * sizeof *key);
+    int32_t *ids, *vals;
+    if (!key) return -1;
+    for (i = 0; i < rows; i++) key[i] = (uint64_t)(uint32_t)m->ids[i] << 32 | (uint64_t)i;
+    qsort(key, rows, sizeof *key, idmap_cmp_key);
+    ids = malloc((rows ? rows : 1) * sizeof *ids);
+    vals = malloc((rows ? rows : 1) * sizeof *vals);
+    if (!ids || !vals) {
+        free(key);
+        free(ids);
+        free(vals);
+        return -1;
+    }
+    for (i = 0; i < rows; i++) {
+        size_t row = (size_t)(key[i] & 0xFFFFFFFFu);
+        if (i + 1 < rows && (key[i + 1] >> 32) == (key[i] >> 32)) continue;
+        if (!m->vals[row]) continue; /* 0 is absent */
+        ids[k] = m->ids[row];
+        vals[k++] = m->vals[row];
+    }
+    free(key);
+    free(m->ids);
+    free(m->vals);
+    m->ids = ids;
+    m->vals = vals;
+    m->count = m->cap = k;
+    return 0;
+}
+
+int es_idmap_finish(es_idmap *m) {
+    if (m->v) return 0;
+    if (m->len <= IDMAP_DENSE_FLOOR || m->len / IDMAP_DENSE_PER_ROW <= m->count) return idmap_finish_dense(m);
+    return idmap_finish_sparse(m);
+}
+
+int es_idmap_copy(es_idmap *dst, const es_idmap *src) {
+    size_t n = src->v ? src->len : src->count;
+    memset(dst, 0, sizeof *dst);
+    dst->len = src->len;
+    dst->count = src->count;
+    dst->cap = n;
+    if (src->v) {
+        if (!(dst->v = malloc((n ? n : 1) * sizeof *dst->v))) return -1;
+        if (n) memcpy(dst->v, src->v, n * sizeof *dst->v);
+        return 0;
+    }
+    dst->ids = malloc((n ? n : 1) * sizeof *dst->ids);
+    dst->vals = malloc((n ? n : 1) * sizeof *dst->vals);
+    if (!dst->ids || !dst->vals) {
+        es_idmap_free(dst);
+        return -1;
+    }
+    if (n) {
+        memcpy(dst->ids, src->ids, n * sizeof *dst->ids);
+        memcpy(dst->vals, src->vals, n * sizeof *dst->vals);
+    }
+    return 0;
+}
+
+int es_idmap_next(const es_idmap *m, int64_t after, int32_t *id, int32_t *v) {
+    size_t lo = 0, hi = m->count;
+    if (m->v) {
+        int64_t i;
+        for (i = after < 0 ? 0 : after + 1; i < (int64_t)m->len; i++)
+            if (m->v[i]) {
+                *id = (int32_t)i;
+                *v = m->v[i];
+                return 1;
+            }
+        return 0;
+    }
+    while (lo < hi) { /* the first id > after */
+        size_t mid = lo + (hi - lo) / 2;
+        if ((int64_t)m->ids[mid] <= after) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo >= m->count) return 0;
+    *id = m->ids[lo];
+    *v = m->vals[lo];
+    return 1;
 }
 
 /* ---- files ---- */
@@ -452,7 +561,7 @@ static int xref_add(xref_ctx *c, size_t line, int rec, int32_t id, int32_t sid, 
         }
         c->last = k;
     }
-    rc = idmap_set(&x->map[k], id, sid);
+    rc = es_idmap_add(&x->map[k], id, sid);
     if (rc == -2) {
         snprintf(where, sizeof where, rec ? ": record %zu" : ":%zu", line);
         return xref_fail(err, errlen, IDMAP_LIMIT_MSG, c->path, where, id, (unsigned long long)es_max_ids());
@@ -487,10 +596,12 @@ int es_xref_load(const char *path, es_xref *x, char *err, size_t errlen) {
     static const char *const want[] = {"item_id|output|output_id|coverage_id", "summary_id", "summaryset_id"};
     size_t n = strlen(path);
     xref_ctx c = {x, path, -1};
-    int rc;
+    int rc, k;
     memset(x, 0, sizeof *x);
     if (n >= 4 && !strcmp(path + n - 4, ".bin")) rc = xref_bin(&c, err, errlen);
     else rc = csv_columns(path, "summary xref", want, 3, xref_csv_row, &c, err, errlen);
+    for (k = 0; rc == 0 && k < x->nsets; k++)
+        if (es_idmap_finish(&x->map[k])) rc = xref_fail(err, errlen, "%s: out of memory", path);
     if (rc) es_xref_free(x);
     return rc;
 }
@@ -554,7 +665,7 @@ static int map_row(void *ud, size_t line, const int32_t *v, char *err, size_t er
         c->keys[h] = key;
         c->val[h] = r = ++c->nrisk;
     }
-    rc = idmap_set(c->risk, v[1], r);
+    rc = es_idmap_add(c->risk, v[1], r);
     if (rc == -2) {
         char where[32];
         snprintf(where, sizeof where, ":%zu", line);
@@ -575,6 +686,7 @@ int es_summary_map_load(const char *path, const char *id_column, es_idmap *risk,
     c.path = path;
     if (!id_column || !*id_column || strchr(id_column, '|')) return xref_fail(err, errlen, "%s: bad id column", path);
     rc = csv_columns(path, "summary map", want, 3, map_row, &c, err, errlen);
+    if (rc == 0 && es_idmap_finish(risk)) rc = xref_fail(err, errlen, "%s: out of memory", path);
     free(c.keys);
     free(c.val);
     if (rc) {

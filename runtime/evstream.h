@@ -82,6 +82,11 @@ void es_catch_signals(void (*handler)(int));
 ** else $EVSTREAM_MAX_SAMPLES, else ES_MAX_SAMPLES_DEFAULT. */
 #define ES_MAX_SAMPLES_DEFAULT 1000000
 int32_t es_max_samples(void);
+/* The numeric EVSTREAM_* variables (MEMORY, PART_BYTES, THREADS,
+** MAX_SAMPLES, MAX_PERIODS, MAX_IDS, MAX_SUMMARY_CELLS, MAX_ALCT_IDS) are each unset,
+** empty or well formed: 0, or -1 with "VARIABLE: 'value' is not ..." in
+** err.  A malformed value is an error, never silently the default. */
+int es_env_check(char *err, size_t errlen);
 /* The largest id + 1 that an id-indexed map (xref, summary map) may hold:
 ** 2^28 by default, $EVSTREAM_MAX_IDS raises it. */
 uint64_t es_max_ids(void);
@@ -636,6 +641,7 @@ typedef struct es_summary_set {
     int32_t set_id;        /* summary_set_id written in the output header */
     const int32_t *map;    /* map[id] = summary_id (>= 1) of item/output id; 0: not in the xref */
     size_t map_len;        /* entries in map (the largest id + 1) */
+    const struct es_idmap *idmap; /* or: id -> summary_id (es_xref_load; sparse ids cost no more than dense), used instead of map */
     const char *path;      /* summary stream ("-": stdout) */
     const char *idx_path;  /* binary .idx {int32 summary_id; int64 offset} (docs/streams.md, "Summary index files"), or NULL */
 } es_summary_set;
@@ -645,6 +651,7 @@ typedef struct es_summary_opts {
     int zeros;             /* -z: keep zero summaries and zero samples */
     const int32_t *risk;   /* risk[id] = risk index 0..nrisk-1 (sidx -4); NULL: no -4 pair */
     size_t risk_len;       /* ids >= risk_len count as risk 0, as in the reference */
+    const struct es_idmap *risk_map; /* or: id -> risk number 1..nrisk (es_summary_map_load), used instead of risk */
     int32_t nrisk;
     const char *id_name;   /* "item_id" / "output_id", for messages (NULL: "item") */
     const char *xref_name; /* the xref file, for messages (NULL: "the xref") */
@@ -679,13 +686,37 @@ const es_batch *es_summarizer_batch(const es_summarizer *s, int k);
 ** building_id), numbered from 1 in order of first appearance) as dense
 ** arrays, ready for es_summary_set.map and es_summary_opts.risk.  Errors:
 ** -1 and "FILE:LINE: ..." (CSV) or "FILE: record N: ..." (.bin) in err. */
+/* An id -> value map (values != 0; 0 means absent).  Memory follows the
+** rows, not the largest id: dense (v[id]) when the ids are compact, else
+** the ids sorted with their values (binary search).  es_idmap_get is the
+** lookup of the hot loops. */
 typedef struct es_idmap {
-    int32_t *v;           /* v[id]; 0: absent */
+    int32_t *v;           /* dense: v[id], 0 absent (NULL when sparse) */
     size_t len;           /* largest id + 1 (0: empty) */
     size_t count;         /* ids present */
     size_t cap;
+    int32_t *ids, *vals;  /* sparse: the count ids ascending and their values (while loading: the rows) */
 } es_idmap;
 void es_idmap_free(es_idmap *m);
+/* Building one: rows in file order (a later row for an id wins), then
+** finish; -1 out of memory. */
+int es_idmap_add(es_idmap *m, int32_t id, int32_t v);
+int es_idmap_finish(es_idmap *m);
+/* A copy of src (a finished map), whose values the caller may then change
+** in place (v or vals); -1 out of memory. */
+int es_idmap_copy(es_idmap *dst, const es_idmap *src);
+/* The first id > after (after = -1: the first), with its value: 1, or 0. */
+int es_idmap_next(const es_idmap *m, int64_t after, int32_t *id, int32_t *v);
+static inline int32_t es_idmap_get(const es_idmap *m, int32_t id) {
+    size_t lo = 0, hi = m->count;
+    if (m->v) return (uint32_t)id < m->len ? m->v[id] : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->ids[mid] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < m->count && m->ids[lo] == id ? m->vals[lo] : 0;
+}
 
 typedef struct es_xref {
     int nsets;

@@ -240,6 +240,14 @@ static int main_gen(int argc, char **argv) {
     return 0;
 }
 
+/* 0 once what was printed on stdout is written, else 1 and one line (a
+** full disk, a closed pipe: the output would look complete otherwise). */
+static int main_flushed(void) {
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    fprintf(stderr, "evstream: write error on stdout: %s\n", strerror(errno ? errno : EIO));
+    return 1;
+}
+
 /* The exit status of a command that failed: 128 + signal when interrupted
 ** (the failing step has said so on stderr). */
 static int main_status(int rc) {
@@ -255,11 +263,15 @@ int main(int argc, char **argv) {
     es_catch_signals(NULL);
     if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(main_usage, cmd ? stdout : stderr);
-        return cmd ? 0 : 2;
+        return cmd ? main_flushed() : 2;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
         printf("evstream %s (%s)\n", EVSTREAM_VERSION, es_cli_lua_version());
-        return 0;
+        return main_flushed();
+    }
+    {
+        char err[ES_ERR_MAX];
+        if (es_env_check(err, sizeof err)) return main_fail(err);
     }
     if (!strcmp(cmd, "info")) return main_status(main_info(argc - 2, argv + 2));
     if (!strcmp(cmd, "gen")) return main_status(main_gen(argc - 2, argv + 2));
@@ -273,7 +285,7 @@ int main(int argc, char **argv) {
                     argv[2]);
             return 2;
         }
-        return es_cli_list_scripts();
+        return es_cli_list_scripts() ? 1 : main_flushed();
     }
     fprintf(stderr, "evstream: unknown command '%s' (see evstream --help)\n", cmd);
     return 2;

@@ -105,6 +105,19 @@ end
 
 -- ALCT: every summary id from 1 to the largest seen, each subset in turn
 -- (none when N = 0: there are no samples to converge).
+-- A stream of a few bytes with summary id 2147483647 would make that
+-- billions of rows: beyond EVSTREAM_MAX_ALCT_IDS (default 1000000) ids, the
+-- largest may be at most 16 times the ids with losses.
+local function check_alct_ids(r)
+  local max, used = r:max_summary(), 0
+  local limit = math.tointeger(tonumber(os.getenv("EVSTREAM_MAX_ALCT_IDS") or "")) or 1000000
+  for _ in r:summaries() do used = used + 1 end
+  if max > limit and max > 16 * used then
+    fail("ALCT: it lists every summary id from 1 to the largest, %d, as the reference does, but only %d of them "
+         .. "had losses; refused above %d ids (EVSTREAM_MAX_ALCT_IDS raises it)", max, used, limit)
+  end
+end
+
 local function write_alct(r, n)
   local t = open_table(opts.alct, tables.ALCT)
   local nsub = #r:subsets()
@@ -124,6 +137,7 @@ local function write_tables(acc, source)
     io.stderr:write(("evstream: aal: warning: no summary record of %s falls in an occurrence of %s: "
       .. "the tables have no rows\n"):format(source, OCC_PATH))
   end
+  if opts.alct then check_alct_ids(r) end
   if opts.aal then write_alt(r, n) end
   if opts.alct then write_alct(r, n) end
 end

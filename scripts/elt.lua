@@ -70,7 +70,9 @@ function begin(info)
   if not inputs.isdir(opts.run_dir) then cli.die("run dir %s: not a directory", opts.run_dir) end
   N = info.len_sample
   if opts.qelt then
-    q = check(inputs.quantiles(opts.quantiles or (opts.run_dir .. "/input/quantile.bin")))
+    local path = opts.quantiles or (opts.run_dir .. "/input/quantile.bin")
+    q = check(inputs.quantiles(path))
+    if #q == 0 then cli.die("%s: no quantiles (the file is empty): -q needs at least one", path) end
   end
   if opts.melt then rates = load_rates() end
   selt = open_table(opts.selt, SELT)

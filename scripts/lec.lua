@@ -119,8 +119,8 @@ local function write_tables(sum, max, max_id)
   local psept = do_psept and open_table(opts.psept, tables.PSEPT) or nil
   local P = occ:periods()
   local function block(acc, calc, ty, e, p)
-    evstream.ep_curves{acc = acc, calc = calc, type = ty, ept = e, psept = p, periods = P, weights = weights,
-                       returnperiods = rp}
+    check(evstream.ep_curves{acc = acc, calc = calc, type = ty, ept = e, psept = p, periods = P, weights = weights,
+                             returnperiods = rp})
   end
   local accs = {oep = max, aep = sum}
   -- 1. mean damage ratio, for each type that has an EPT curve

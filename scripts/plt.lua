@@ -61,7 +61,11 @@ function begin(info)
   local periods = opts.periods or (dir .. "/input/periods.bin")
   if opts.periods or inputs.exists(periods) then weights = check(evstream.periods(periods, occ:periods())) end
   local q
-  if opts.qplt then q = check(evstream.quantiles(opts.quantiles or (dir .. "/input/quantile.bin"))) end
+  if opts.qplt then
+    local path = opts.quantiles or (dir .. "/input/quantile.bin")
+    q = check(evstream.quantiles(path))
+    if #q == 0 then cli.die("%s: no quantiles (the file is empty): -q needs at least one", path) end
+  end
   plt = check(evstream.plt{
     occurrence = occ, len_sample = info.len_sample, weights = weights, quantiles = q,
     splt = open_table(opts.splt, tables.SPLT),

@@ -92,6 +92,10 @@ function finish()
     end
     local re = sum > 0 and math.sqrt(var[S] / N) / sum or 0
     local needed = math.ceil(N * (re / opts.target) ^ 2)
+    if not (needed <= 2147483647) then
+      cli.die("summary %d: SamplesNeeded %.0f does not fit its int32 column (RelError %g against the target %g)",
+              S, needed, re, opts.target)
+    end
     row[#row + 1] = re
     row[#row + 1] = math.max(needed, 1)
     row[#row + 1] = re <= opts.target and 1 or 0

@@ -28,6 +28,12 @@
 #define LLVMFuzzerTestOneInput fuzz_parquet_one
 #include "../fuzz/fuzz_parquet.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_aux_one
+#include "../fuzz/fuzz_aux.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_xref_one
+#include "../fuzz/fuzz_xref.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "tap.h"
 
@@ -58,6 +64,34 @@ static int replay_dir(const char *name, target_fn fn) {
         }
         free(buf);
         fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/* The file targets (aux, xref): every regression input cut at every byte,
+** and its body under every selector byte (every loader and form). */
+static int file_variants(const char *name, target_fn fn) {
+    char dir[256], path[512];
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
+    snprintf(dir, sizeof dir, "tests/fuzz/regress/%s", name);
+    if (!(d = opendir(dir))) return 0;
+    while ((e = readdir(d)) != NULL) {
+        unsigned char buf[4096];
+        size_t len, k;
+        FILE *f;
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (!(f = fopen(path, "rb"))) continue;
+        len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        for (k = 1; k < len; k++, n++) fn(buf, k);
+        for (k = 0; k < 256 && len; k++, n++) {
+            buf[0] = (unsigned char)k;
+            fn(buf, len);
+        }
     }
     closedir(d);
     return n;
@@ -229,5 +263,15 @@ int main(void) {
     n = replay_dir("parquet", fuzz_parquet_one);
     n += parquet_inputs();
     TAP_OK(n > 1000, "fuzz_parquet: %d inputs, a file of every type cut at every length and with bytes changed", n);
+    n = replay_dir("aux", fuzz_aux_one);
+    n += file_variants("aux", fuzz_aux_one);
+    TAP_OK(n > 0, "fuzz_aux: %d inputs, every cut, every loader and form", n);
+    n = replay_dir("xref", fuzz_xref_one);
+    n += file_variants("xref", fuzz_xref_one);
+    TAP_OK(n > 0, "fuzz_xref: %d inputs, every cut, xref bin/csv and summary map", n);
+    unlink(aux_path(0));
+    unlink(aux_path(1));
+    unlink(xref_fz_path(0));
+    unlink(xref_fz_path(1));
     return tap_done();
 }

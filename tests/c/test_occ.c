@@ -259,6 +259,45 @@ static void test_occurrence_bad(void) {
     OCC_BAD(occ_load_void(csv, err, sizeof err), "empty file", "occurrence csv: empty");
     writetext(csv, "event_id,period_no,occ_date_id\n");
     OCC_BAD(occ_load_void(csv, err, sizeof err), "no occurrence rows", "occurrence csv: header only");
+    /* dates: within the years the arithmetic handles, and dates that exist */
+    p.n = 0;
+    pk_i32(&p, 3);
+    pk_i32(&p, 10);
+    pk_i32(&p, 1); pk_i32(&p, 2); pk_i64(&p, 1051200000);
+    pk_i32(&p, 3); pk_i32(&p, 1); pk_i64(&p, INT64_MAX - 807);
+    tf_write(bin, p.b, p.n);
+    OCC_BAD(occ_load_void(bin, err, sizeof err), "byte 32: event 3: date id 9223372036854775000 is out of range",
+            "occurrence: a granular date near the int64 limit");
+    p.n = 0;
+    pk_i32(&p, 1);
+    pk_i32(&p, 10);
+    pk_i32(&p, 4); pk_i32(&p, 1); pk_i32(&p, INT32_MIN);
+    tf_write(bin, p.b, p.n);
+    OCC_BAD(occ_load_void(bin, err, sizeof err), "byte 16: event 4: date id -2147483648 is out of range",
+            "occurrence: a day id beyond the year range");
+    writetext(csv, "event_id,period_no,occ_year,occ_month,occ_day\n1,1,2000,13,1\n");
+    OCC_BAD(occ_load_void(csv, err, sizeof err), ":2: cannot parse '1,1,2000,13,1': occ_month '13' is not an integer in 1..12",
+            "occurrence csv: month 13");
+    writetext(csv, "event_id,period_no,occ_year,occ_month,occ_day\n1,1,1900,2,29\n");
+    OCC_BAD(occ_load_void(csv, err, sizeof err), "occ_day is beyond the end of its month",
+            "occurrence csv: 29 February 1900");
+    writetext(csv, "event_id,period_no,occ_year,occ_month,occ_day,occ_hour,occ_minute\n1,1,2000,2,29,23,60\n");
+    OCC_BAD(occ_load_void(csv, err, sizeof err), "occ_minute '60' is not an integer in 0..59", "occurrence csv: minute 60");
+    writetext(csv, "event_id,period_no,occ_date_id\n1,1,2147483647\n");
+    OCC_BAD(occ_load_void(csv, err, sizeof err), "occ_date_id is out of range", "occurrence csv: a date id beyond the years");
+    writetext(csv, "event_id,period_no,occ_year,occ_month,occ_day,occ_hour,occ_minute\n1,1,2000,2,29,23,59\n");
+    {
+        es_occurrence *o = es_occ_load(csv, err, sizeof err);
+        const int64_t *d;
+        es_date dt;
+        TAP_OK(o && es_occ_event(o, 1, NULL, &d) == 1, "occurrence csv: 29 February 2000 23:59 (%s)", o ? "ok" : err);
+        if (o) {
+            es_date_decode(d[0], 1, &dt);
+            TAP_OK(dt.year == 2000 && dt.month == 2 && dt.day == 29 && dt.hour == 23 && dt.minute == 59,
+                   "occurrence csv: the date comes back");
+        }
+        es_occ_free(o);
+    }
 }
 
 static void test_periods(void) {
@@ -294,6 +333,18 @@ static void test_periods(void) {
     writetext(csv, "period_no,weighting\n1,abc\n");
     OCC_BAD(es_periods_load(csv, 1, err, sizeof err), ":2: cannot parse '1,abc'", "periods csv: a bad weight");
     OCC_BAD(es_periods_load(csv, 0, err, sizeof err), "no_of_periods 0", "periods: P 0");
+    /* weights: finite and >= 0 (a NaN would make every row NaN) */
+    p.n = 0;
+    pk_i32(&p, 1); pk_f64(&p, 0.5);
+    pk_i32(&p, 2); pk_f64(&p, NAN);
+    tf_write(bin, p.b, p.n);
+    OCC_BAD(es_periods_load(bin, 2, err, sizeof err), "byte 12: period_no 2: weighting nan is not a finite number >= 0",
+            "periods: a NaN weight");
+    writetext(csv, "period_no,weighting\n1,-0.5\n2,1.5\n");
+    OCC_BAD(es_periods_load(csv, 2, err, sizeof err), ":2: period_no 1: weighting -0.5 is not a finite number >= 0",
+            "periods csv: a negative weight");
+    writetext(csv, "period_no,weighting\n1,0.5\n2,inf\n");
+    OCC_BAD(es_periods_load(csv, 2, err, sizeof err), ":3: period_no 2: weighting inf", "periods csv: an infinite weight");
 }
 
 static void test_lists(void) {
@@ -390,6 +441,15 @@ static void test_rates(void) {
            "rates csv: a bad rate names the line (%s)", err);
     writetext(csv, "EventIds,Event_rates\n99999999999,1\n");
     TAP_OK(es_rates_load(csv, &r, err, sizeof err) == -1 && has(err, ":2:"), "rates csv: an id out of int32 range");
+    writetext(csv, "EventIds,Event_rates\n1,0.5\n2,-1\n");
+    TAP_OK(es_rates_load(csv, &r, err, sizeof err) == -1 && has(err, ":3: event 2: rate -1 is not a finite number >= 0"),
+           "rates csv: a negative rate (%s)", err);
+    p.n = 0;
+    pk_i32(&p, 3); pk_f32(&p, 0.25f);
+    pk_i32(&p, 5); pk_f32(&p, INFINITY);
+    tf_write(bin, p.b, p.n);
+    TAP_OK(es_rates_load(bin, &r, err, sizeof err) == -1 && has(err, "byte 12: event 5: rate inf"),
+           "rates bin: an infinite rate (%s)", err);
 }
 
 /* The conformance copies: each occurrence .csv equals its .bin. */

@@ -140,6 +140,27 @@ static void test_big(void) {
     es_xref_free(&x);
 }
 
+/* Sparse ids: memory follows the rows (sorted ids), not the largest id;
+** lookups, a later row winning and iteration agree with the dense form. */
+static void test_sparse(void) {
+    char err[ES_ERR_MAX] = "";
+    es_xref x;
+    const es_idmap *m;
+    int32_t id = -1, v = 0;
+    const char *p = puts_("sp.csv", "item_id,summary_id,summaryset_id\n268435455,3,1\n7,2,1\n2000000,4,1\n7,5,1\n");
+    TAP_OK(es_xref_load(p, &x, err, sizeof err) == 0 && (m = es_xref_set(&x, 1)) != NULL, "sparse xref: loaded (%s)", err);
+    if (!x.nsets) return;
+    m = es_xref_set(&x, 1);
+    TAP_OK(m->v == NULL && m->count == 3 && m->len == 268435456, "sparse xref: no dense array, 3 ids, len = largest + 1");
+    TAP_OK(es_idmap_get(m, 268435455) == 3 && es_idmap_get(m, 7) == 5 && es_idmap_get(m, 2000000) == 4 &&
+               es_idmap_get(m, 8) == 0 && es_idmap_get(m, -1) == 0 && es_idmap_get(m, 0) == 0,
+           "sparse xref: lookups, a later row wins, misses");
+    TAP_OK(es_idmap_next(m, -1, &id, &v) && id == 7 && v == 5 && es_idmap_next(m, 7, &id, &v) && id == 2000000 &&
+               es_idmap_next(m, 2000000, &id, &v) && id == 268435455 && !es_idmap_next(m, 268435455, &id, &v),
+           "sparse xref: next walks the ids in order");
+    es_xref_free(&x);
+}
+
 int main(void) {
     char cmd[300];
     if (!mkdtemp(dir)) {
@@ -151,6 +172,7 @@ int main(void) {
     test_bin();
     test_map();
     test_big();
+    test_sparse();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
     return tap_done();
