@@ -167,8 +167,9 @@ for _, p in ipairs(plan.problems) do
   if not opts.keep_going then die("%s (--keep-going writes the other outputs)", p) end
 end
 for _, o in ipairs(plan.outputs) do
-  if o.parquet then
-    die("%s %s S%d: parquet_format: evstream writes no Parquet yet (see docs/oasis.md)", o.table, o.rt, o.set)
+  if o.parquet and o.join then
+    die("%s %s S%d: join_summary_info with parquet_format: evstream joins the summary info to CSV tables only "
+        .. "(see docs/oasis.md)", o.table, o.rt, o.set)
   end
   if o.join and not (opts.partition) and not exists(in_run(o.join)) then
     die("%s: the summary-info file of %s is missing (join_summary_info)", in_run(o.join), o.file)
@@ -333,6 +334,7 @@ local function final_jobs()
       if not r.sorted then table.insert(args, 2, "-u") end
     elseif r.kind == "aal" then
       args = {"aal", "--run-dir", "."}
+      if o.parquet then args[#args + 1] = "-E" args[#args + 1] = "parquet" end
       if r.meanonly then args[#args + 1] = "-M" end
       if r.alct then
         local c
@@ -345,6 +347,7 @@ local function final_jobs()
       for _, s in ipairs(r.states) do args[#args + 1] = s end
     elseif r.kind == "lec" then
       args = {"lec", "--run-dir", "."}
+      if o.parquet then args[#args + 1] = "-E" args[#args + 1] = "parquet" end
       if r.rp then args[#args + 1] = "-r" end
       for _, s in ipairs(r.switches) do args[#args + 1] = s end
       for _, x in ipairs(plan.outputs) do

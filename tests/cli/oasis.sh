@@ -166,6 +166,22 @@ for f in "$OC/$c"/output/*; do
 done
 pass "alt_meanonly default: every other file identical"
 
+# parquet_format: every table of case a as Parquet (the partials stay packed
+# binary, as genbash's), read back by tocsv as the reference's CSV, byte for byte
+c=a_gul_allord_2p
+run=$(fresh $c parquet)
+sed 's/"parquet_format": false/"parquet_format": true/' "$OC/$c/analysis_settings.json" >"$run/analysis_settings.json"
+es_t run oasis --run-dir "$run" --streams "$run/streams" --alt-meanonly full 2>/dev/null
+rc=$?
+bad=""
+for f in "$OC/$c"/output/*.csv; do
+  case $f in *summary-info*) continue ;; esac
+  name=${f##*/}
+  es run tocsv -i "$run/output/${name%.csv}.parquet" 2>/dev/null | cmp -s - "$f" || bad="$bad ${name%.csv}.parquet"
+done
+is "$rc:${bad:-none}:$(ls "$run/output" | grep -c '\.parquet$')" "0:none:11" \
+  "parquet_format: the 11 tables in Parquet, each read back as the reference's CSV"
+
 # failures: one line, exit 1, no output/ file
 c=c_gul_il_join_meanonly_3p
 run=$(fresh $c refuse)
@@ -199,8 +215,9 @@ err=$(es_t run oasis --run-dir "$run" --streams "$run/streams" 2>&1)
 like "$?:$err" "^1:evstream: oasis: $run/analysis_settings.json: not valid JSON: " "broken JSON: one line"
 printf '{"gul_output": true, "gul_summaries": [{"id": 1, "ord_output": {"elt_sample": true, "parquet_format": true}}]}' \
   >"$run/analysis_settings.json"
-err=$(es_t run oasis --run-dir "$run" --streams "$run/streams" 2>&1)
-like "$?:$err" "^1:evstream: oasis: SELT gul S1: parquet_format: " "parquet_format: one line until Parquet tables exist"
+err=$(es_t run oasis --run-dir "$run" --streams "$run/streams" --join-summary-info 2>&1)
+like "$?:$err" "^1:evstream: oasis: SELT gul S1: join_summary_info with parquet_format: " \
+  "parquet_format with join_summary_info: one line (CSV tables only)"
 cp "$OC/c_gul_il_join_meanonly_3p/analysis_settings.json" "$run/"
 rm -f "$run"/output/*summary-info*
 cp "$OC/c_gul_il_join_meanonly_3p"/streams/il_P*.bin "$run/streams/"
