@@ -34,6 +34,9 @@
 #define LLVMFuzzerTestOneInput fuzz_xref_one
 #include "../fuzz/fuzz_xref.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_state_one
+#include "../fuzz/fuzz_state.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "tap.h"
 
@@ -91,6 +94,34 @@ static int file_variants(const char *name, target_fn fn) {
         for (k = 0; k < 256 && len; k++, n++) {
             buf[0] = (unsigned char)k;
             fn(buf, len);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Each regression state with every byte changed in turn (selector 1: load
+** and merge), so that the checksum and the header checks meet every field. */
+static int state_flips(void) {
+    DIR *d = opendir("tests/fuzz/regress/state");
+    struct dirent *e;
+    int n = 0;
+    if (!d) return 0;
+    while ((e = readdir(d)) != NULL) {
+        unsigned char buf[4096];
+        char path[512];
+        size_t len, k;
+        FILE *f;
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "tests/fuzz/regress/state/%s", e->d_name);
+        if (!(f = fopen(path, "rb"))) continue;
+        len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        buf[0] = 1;
+        for (k = 1; k < len; k++, n++) {
+            buf[k] ^= 0x41;
+            fuzz_state_one(buf, len);
+            buf[k] ^= 0x41;
         }
     }
     closedir(d);
@@ -269,6 +300,11 @@ int main(void) {
     n = replay_dir("xref", fuzz_xref_one);
     n += file_variants("xref", fuzz_xref_one);
     TAP_OK(n > 0, "fuzz_xref: %d inputs, every cut, xref bin/csv and summary map", n);
+    n = replay_dir("state", fuzz_state_one);
+    n += file_variants("state", fuzz_state_one);
+    n += state_flips();
+    TAP_OK(n > 1000, "fuzz_state: %d inputs, aal states cut at every length, every byte changed, loaded and merged", n);
+    unlink(state_path(0));
     unlink(aux_path(0));
     unlink(aux_path(1));
     unlink(xref_fz_path(0));
