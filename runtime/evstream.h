@@ -346,15 +346,20 @@ char *es_fmt_g(char *p, float v, int digits);
 char *es_fmt_g64(char *p, double v, int digits);
 
 /* ---- tables: CSV or packed binary rows (es_table.c) ---- */
-enum { ES_COL_INT = 'd', ES_COL_FLOAT = 'f' };
+enum { ES_COL_INT = 'd', ES_COL_FLOAT = 'f', ES_COL_STR = 's' };
+/* Every column format es_col_parse_format takes, for error messages. */
+#define ES_COL_FORMATS "\"%d\", \"%i\", \"%u\", \"%f\", \"%.Nf\" (N 0..9), \"%.Ng\" (N 1..17) or \"%s\""
+/* Bytes of a string column in packed (-E bin) rows when none is given. */
+#define ES_STR_WIDTH_DEFAULT 16
 /* prec of an ES_COL_INT column: ES_INT_UNSIGNED prints the int32 bits as
 ** uint32 ("%u", e.g. areaperil_id); 0 is "%d". */
 #define ES_INT_UNSIGNED 1
 #define ES_MAX_COLS 64
 typedef struct es_col {
     char *name;
-    int type;             /* ES_COL_INT (int32) or ES_COL_FLOAT */
-    int prec;             /* %.Nf precision for CSV; -N: "%.Ng" (slow path) */
+    int type;             /* ES_COL_INT (int32), ES_COL_FLOAT or ES_COL_STR (text, written by es_table_put_str) */
+    int prec;             /* %.Nf precision for CSV; -N: "%.Ng" (slow path); ES_COL_STR: the bytes
+                          ** of the field in packed rows, NUL-padded (0: ES_STR_WIDTH_DEFAULT) */
     int f64;              /* ES_COL_FLOAT: 1 = the values are float64, printed (and packed, 8 bytes)
                           ** as such; 0 = float32, the Oasis tables: each value is rounded to
                           ** float32 first */
@@ -390,6 +395,12 @@ void es_table_free(es_table *t);
 int es_table_put_i32(es_table *t, int k, int32_t v);
 int es_table_put_f32(es_table *t, int k, float v);
 int es_table_put_f64(es_table *t, int k, double v);
+/* Text into string column k: in CSV quoted as RFC 4180 asks when it holds
+** a comma, a double quote, CR or LF (quotes doubled); in packed rows the
+** column's width bytes, NUL-padded.  -1 with EDOM (nothing written) when
+** k is not a string column or, packed, len > width; a number column
+** refuses text the same way, and the number writers refuse a string column. */
+int es_table_put_str(es_table *t, int k, const char *s, size_t len);
 int es_table_end_row(es_table *t);
 /* 1 when v fits column c as an int: an integer in int32 range ("%u":
 ** -2^31 .. 2^32-1, written as its int32 bits). */
