@@ -862,8 +862,21 @@ void es_above_into(const es_batch *b, size_t r, int32_t n, const double *t, size
                    double *out, float *work) {
     size_t r0, r1, k;
     int32_t s;
+    int nonneg = 1; /* thresholds >= 0: missing samples (0) never count, the pairs suffice */
+    for (k = 0; k < nt; k++) nonneg &= t[k] >= 0;
     stats_range(b, r, &r0, &r1);
     for (r = r0; r < r1 && n > 0; r++) {
+        if (nonneg && stats_sorted(b, r, n)) {
+            size_t p, end = b->pair_off[r + 1];
+            for (p = b->pair_off[r]; p < end; p++) {
+                int32_t sx = b->sidx[p];
+                double x = (double)b->loss[p];
+                if (sx < 1 || sx > n) continue;
+                for (k = 0; k < nt; k++)
+                    if (x > t[k]) out[k * (size_t)n + (size_t)(sx - 1)] += sums ? w * x : w;
+            }
+            continue;
+        }
         es_dense(b, r, n, work);
         for (k = 0; k < nt; k++) {
             double *o = out + k * (size_t)n, tk = t[k];
