@@ -67,7 +67,9 @@ end
 
 function M.usage(spec)
   local lines = {}
-  lines[#lines + 1] = ("usage: evstream run %s [-i FILE...] [options]"):format(run_name(spec))
+  -- spec.usage: a command line of its own (no stream read, so no runtime options)
+  lines[#lines + 1] = spec.usage and ("usage: " .. spec.usage) or
+                      ("usage: evstream run %s [-i FILE...] [options]"):format(run_name(spec))
   if spec.about then lines[#lines + 1] = spec.about end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "options:"
@@ -87,7 +89,7 @@ function M.usage(spec)
   end
   lines[#lines + 1] = ("  %-22s %s"):format("-h, --help", "this help")
   lines[#lines + 1] = ""
-  return table.concat(lines, "\n") .. "\n" .. RUNTIME_HELP
+  return table.concat(lines, "\n") .. "\n" .. (spec.usage and "" or RUNTIME_HELP)
 end
 
 -- die(fmt, ...) / die(msg): raise the one-line error "NAME: message";

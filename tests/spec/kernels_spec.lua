@@ -83,7 +83,7 @@ describe("event kernels", function()
 
   it("count_above into per-sample counts: thresholds x samples, weighted", function()
     local path, ref = stream()
-    local th = evstream.vec{0, 50, 200}
+    local th = evstream.vec{-10, 50, 200}
     local got, want = evstream.vec(3 * N), {}
     local sums, wsums = evstream.vec(3 * N), {}
     for k = 1, 3 * N do want[k], wsums[k] = 0, 0 end
@@ -333,5 +333,29 @@ describe("mean_only accumulators and per-key reductions", function()
     local out = evstream.vec(7)
     assert.are.equal(out, acc:reduce_id(2, "max", nil, nil, out))
     assert.are.equal(2, #out)
+  end)
+end)
+
+describe("evstream.gen", function()
+  it("writes the stream of `evstream gen`, partitions too; misuse raises", function()
+    local p1, p2, all = U.tmpname(), U.tmpname(), U.tmpname()
+    assert.is_true(evstream.gen{path = all, type = "gul", events = 20, records = 3, samples = 4, seed = 9})
+    assert(evstream.gen{path = p1, type = "gul", events = 20, records = 3, samples = 4, seed = 9, partition = {1, 2}})
+    assert(evstream.gen{path = p2, type = "gul", events = 20, records = 3, samples = 4, seed = 9, partition = {2, 2}})
+    local function events(paths)
+      local r, ids = assert(evstream.open(paths)), {}
+      for ev in r:events() do ids[#ids + 1] = ev:id() .. ":" .. ev:nrec() .. ":" .. ev:npairs() end
+      r:close()
+      table.sort(ids)
+      return ids
+    end
+    assert.are.same(events{all}, events{p1, p2})
+    assert.are.equal(20, #events{all})
+    assert.has_error(function() evstream.gen{path = all, type = "cdf"} end)
+    assert.has_error(function() evstream.gen{path = all, partition = {3, 2}} end)
+    assert.has_error(function() evstream.gen{events = 1} end)
+    local ok, msg = evstream.gen{path = "/nonexistent/dir/x.bin"}
+    assert.is_nil(ok)
+    assert.matches("/nonexistent/dir/x.bin", msg)
   end)
 end)
