@@ -181,6 +181,7 @@ int es_aal_add_acc(es_aal *r, es_acc *a, char *err, size_t errlen) {
     const es_acc_key *keys;
     size_t i, nk;
     if (o->op != ES_ACC_SUM) return aal_fail(err, errlen, "aal: the accumulator must sum (op = \"sum\")");
+    if (o->mean_only) return aal_fail(err, errlen, "aal: the accumulator must hold the samples (not mean_only)");
     if (o->len_sample != r->n) {
         if (err && errlen)
             snprintf(err, errlen, "aal: the accumulator has %d samples, the reduction %d", (int)o->len_sample,

@@ -49,7 +49,7 @@ typedef struct acc_hent { int32_t id, group; uint32_t idx; } acc_hent; /* idx: s
 
 struct es_acc {
     es_acc_opts o;
-    uint32_t n1;            /* N + 1 slots */
+    uint32_t n1;            /* N + 1 slots (1 when mean_only) */
     int mapped;             /* chunks come from mmap (else calloc) */
     size_t vbytes, bbytes;  /* values, bitmap bytes per key (the bitmap has room for whole 64-bit words) */
     size_t stride;          /* bytes per key record (8-aligned) */
@@ -214,8 +214,11 @@ es_acc *es_acc_new(const es_acc_opts *o, char *err, size_t errlen) {
     /* without a budget of the caller's (option or EVSTREAM_MEMORY), the
     ** sparseness guard of acc_grow applies */
     a->dense_ok = o->budget != 0 || es_acc_parse_size(getenv("EVSTREAM_MEMORY")) != 0;
+    a->o.mean_only = o->mean_only != 0;
     if (!a->o.budget) a->o.budget = es_acc_default_budget();
-    a->n1 = (uint32_t)o->len_sample + 1;
+    /* mean_only: slot 0 alone; pairs of sidx 1..N then fall outside the
+    ** slots and are skipped by the same test that skips other sidx */
+    a->n1 = a->o.mean_only ? 1u : (uint32_t)o->len_sample + 1;
     a->vbytes = (size_t)a->n1 * (a->o.f64 ? 8 : 4);
     a->bbytes = (a->n1 + 7) / 8;
     a->stride = acc_stride(a->n1, a->o.f64);
@@ -245,6 +248,7 @@ void es_acc_free(es_acc *a) {
 }
 
 const es_acc_opts *es_acc_options(const es_acc *a) { return &a->o; }
+int32_t es_acc_nslots(const es_acc *a) { return (int32_t)a->n1; }
 size_t es_acc_nkeys(const es_acc *a) { return a->nkeys; }
 uint64_t es_acc_bytes(const es_acc *a) { return a->bytes; }
 
@@ -631,6 +635,7 @@ int es_acc_get(es_acc *a, size_t i, int32_t s0, int32_t s1, double *out) {
     unsigned char *r = acc_sorted_rec(a, i);
     int32_t s;
     if (!r || s0 < 0 || s1 > (int32_t)a->n1 || s0 > s1) return -1;
+    if (s0 == s1) return 0; /* out may be NULL then (an empty vec: no samples when mean_only) */
     if (a->o.f64) memcpy(out, (double *)(void *)r + s0, (size_t)(s1 - s0) * sizeof *out);
     else {
         const float *v = (const float *)(void *)r;
@@ -664,13 +669,19 @@ int es_acc_moments(es_acc *a, size_t i, int32_t s0, int32_t s1, double *sum, dou
 }
 
 int es_acc_reduce(es_acc *a, int op, int32_t s0, int32_t s1, double *out) {
-    size_t i, n = a->nkeys;
+    return es_acc_reduce_keys(a, op, s0, s1, 0, a->nkeys, out);
+}
+
+int es_acc_reduce_keys(es_acc *a, int op, int32_t s0, int32_t s1, size_t k0, size_t k1, double *out) {
+    size_t i;
     int32_t s;
     double *buf;
-    if (s0 < 0 || s1 > (int32_t)a->n1 || s0 > s1 || op < ES_ACC_R_SUM || op > ES_ACC_R_COUNT || acc_sort(a)) return -1;
+    if (s0 < 0 || s1 > (int32_t)a->n1 || s0 > s1 || op < ES_ACC_R_SUM || op > ES_ACC_R_COUNT || k0 > k1 ||
+        k1 > a->nkeys || acc_sort(a))
+        return -1;
     buf = malloc(((size_t)a->n1 ? (size_t)a->n1 : 1) * sizeof *buf);
     if (!buf) return -1;
-    for (i = 0; i < n; i++) {
+    for (i = k0; i < k1; i++) {
         int32_t m = s1 - s0;
         double r = 0, mean;
         es_acc_get(a, i, s0, s1, buf);
@@ -701,7 +712,7 @@ int es_acc_reduce(es_acc *a, int op, int32_t s0, int32_t s1, double *out) {
             for (s = s0; s < s1; s++) r += (bits[s / 8] >> (s % 8)) & 1;
         }
         }
-        out[i] = r;
+        out[i - k0] = r;
     }
     free(buf);
     return 0;
@@ -711,13 +722,13 @@ int es_acc_reduce(es_acc *a, int op, int32_t s0, int32_t s1, double *out) {
 
 static int acc_opts_differ(const es_acc_opts *x, const es_acc_opts *y, char *err, size_t errlen) {
     if (x->len_sample != y->len_sample || x->op != y->op || x->f64 != y->f64 ||
-        x->positive_only != y->positive_only || x->touch != y->touch) {
+        x->positive_only != y->positive_only || x->touch != y->touch || x->mean_only != y->mean_only) {
         acc_err(err, errlen,
                 "accumulator: cannot merge states made with different options (len_sample %d/%d, op %s/%s, %s/%s, "
-                "positive_only %d/%d, touch %d/%d)",
+                "positive_only %d/%d, touch %d/%d, mean_only %d/%d)",
                 x->len_sample, y->len_sample, x->op == ES_ACC_SUM ? "sum" : "max",
                 y->op == ES_ACC_SUM ? "sum" : "max", x->f64 ? "f64" : "f32", y->f64 ? "f64" : "f32",
-                x->positive_only, y->positive_only, x->touch, y->touch);
+                x->positive_only, y->positive_only, x->touch, y->touch, x->mean_only, y->mean_only);
         return -1;
     }
     return 0;
@@ -874,7 +885,8 @@ void es_sum_add(es_sum *c, const void *data, size_t n) { acc_sum_add(c, data, n)
 uint64_t es_sum_end(es_sum *c) { return acc_sum_end(c); }
 
 static uint32_t acc_flags(const es_acc_opts *o) {
-    return (uint32_t)o->op | (o->f64 ? 4u : 0u) | (o->positive_only ? 8u : 0u) | (o->touch ? 16u : 0u);
+    return (uint32_t)o->op | (o->f64 ? 4u : 0u) | (o->positive_only ? 8u : 0u) | (o->touch ? 16u : 0u) |
+           (o->mean_only ? 32u : 0u);
 }
 
 /* Zero bytes that pad the meta text to a whole number of words. */
@@ -1087,7 +1099,7 @@ static int acc_file_open(acc_file *f, const char *path, char *err, size_t errlen
                 ACC_VERSION);
         goto fail;
     }
-    if ((flags & 3) == 0 || (flags & 3) == 3 || (flags & ~31u) || n < 0 || n > (1 << 28) ||
+    if ((flags & 3) == 0 || (flags & 3) == 3 || (flags & ~63u) || n < 0 || n > (1 << 28) ||
         f->mlen >= ACC_META_MAX || f->nkeys > ACC_MAX_KEYS) {
         acc_err(err, errlen, "%s: byte 12: corrupted header (flags %u, len_sample %d, meta %u bytes, %" PRIu64 " keys)",
                 path, flags, n, f->mlen, f->nkeys);
@@ -1098,7 +1110,8 @@ static int acc_file_open(acc_file *f, const char *path, char *err, size_t errlen
     f->o.f64 = (flags & 4) != 0;
     f->o.positive_only = (flags & 8) != 0;
     f->o.touch = (flags & 16) != 0;
-    n1 = (size_t)n + 1;
+    f->o.mean_only = (flags & 32) != 0;
+    n1 = f->o.mean_only ? 1 : (size_t)n + 1;
     f->stride = acc_stride(n1, f->o.f64);
     pad = acc_meta_pad(f->mlen);
     f->koff = ACC_HEADER + (uint64_t)f->mlen + pad;

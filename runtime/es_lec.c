@@ -428,6 +428,72 @@ int es_lec_curve_rows(const es_lec_curve *cv, es_lec_item *v, size_t n, es_table
     return rc;
 }
 
+/* ---- the EPT rule at return periods, for a script's own curve ---- */
+
+/* Return period indexes in descending order of rp (insertion sort: a few
+** return periods). */
+static void lec_rp_order(const int32_t *rp, size_t nrp, size_t *ord) {
+    size_t i, j;
+    for (i = 0; i < nrp; i++) {
+        size_t v = i;
+        for (j = i; j > 0 && rp[ord[j - 1]] < rp[v]; j--) ord[j] = ord[j - 1];
+        ord[j] = v;
+    }
+}
+
+int es_lec_at_rps(const double *x, size_t n, double max_rp, const int32_t *rp, size_t nrp, double *out, char *err,
+                  size_t errlen) {
+    es_lec_curve cv;
+    lec_sink sink = {NULL, 0, 0, 0, NULL, NULL, NULL};
+    es_lec_item *v = NULL, *scratch = NULL;
+    size_t i, scap = 0, *ord = NULL;
+    int32_t *srp = NULL;
+    int rc = -1;
+    for (i = 0; i < nrp; i++)
+        if (rp[i] < 1 || (double)rp[i] > max_rp) {
+            snprintf(err, errlen, "ep: return period %d is outside 1..%.17g (the curve's periods)", (int)rp[i], max_rp);
+            return -1;
+        }
+    if ((double)n > max_rp) {
+        snprintf(err, errlen, "ep: %zu losses for a curve of %.17g periods", n, max_rp);
+        return -1;
+    }
+    v = malloc((n ? n : 1) * sizeof *v);
+    ord = malloc((nrp ? nrp : 1) * sizeof *ord);
+    srp = malloc((nrp ? nrp : 1) * sizeof *srp);
+    sink.mean_sum = calloc(nrp ? nrp : 1, sizeof *sink.mean_sum);
+    sink.mean_cnt = calloc(nrp ? nrp : 1, sizeof *sink.mean_cnt);
+    if (!v || !ord || !srp || !sink.mean_sum || !sink.mean_cnt) {
+        snprintf(err, errlen, "ep: out of memory");
+        goto done;
+    }
+    for (i = 0; i < n; i++) v[i] = (es_lec_item){(float)x[i], 0}; /* lec's values are float32 */
+    lec_rp_order(rp, nrp, ord);
+    for (i = 0; i < nrp; i++) srp[i] = rp[ord[i]];
+    memset(&cv, 0, sizeof cv);
+    cv.max_rp = max_rp;
+    cv.divisor = 1;
+    cv.c = 1;
+    cv.rp = srp;
+    cv.nrp = nrp;
+    es_lec_sort_values(v, n, 0, &scratch, &scap);
+    /* no table: the walk leaves each return period's loss in mean_sum */
+    if (lec_walk_curve(&cv, v, n, &sink)) {
+        snprintf(err, errlen, "ep: out of memory or interrupted");
+        goto done;
+    }
+    for (i = 0; i < nrp; i++) out[ord[i]] = sink.mean_sum[i];
+    rc = 0;
+done:
+    free(v);
+    free(scratch);
+    free(ord);
+    free(srp);
+    free(sink.mean_sum);
+    free(sink.mean_cnt);
+    return rc;
+}
+
 /* ---- the blocks of the EPT / PSEPT tables, from an accumulator ---- */
 typedef struct lec_ctx {
     es_acc *acc;
@@ -752,6 +818,10 @@ int es_lec_block(es_acc *acc, int calc, int eptype, const es_lec_opts *o, es_tab
     c.keys = es_acc_keys(acc);
     c.err = err;
     c.errlen = errlen;
+    if (es_acc_options(acc)->mean_only && calc != ES_EPCALC_MEANDR) {
+        snprintf(err, errlen, "ep curves: a mean_only accumulator holds no samples: only the mean curve (meandr)");
+        return -1;
+    }
     if (eptype != ES_EPTYPE_OEP && eptype != ES_EPTYPE_AEP) {
         snprintf(err, errlen, "ep curves: unknown EP type %d", eptype);
         return -1;

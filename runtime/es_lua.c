@@ -177,9 +177,63 @@ static int l_f32(lua_State *L) {
     return 1;
 }
 
+/* evstream.gen{path=, type="gul"|"il"|"summary", events=, records=, samples=, zero_share=,
+**   seed=, partition={k, n}, set=, first_event=} -> true | nil, msg: the
+** synthetic stream of `evstream gen` (es_gen_write), for scripts that build
+** run directories.  Values are checked here: misuse raises. */
+static const es_name_id gen_types[] = {
+    {"gul", GUL_STREAM_ID}, {"il", LOSS_STREAM_ID}, {"loss", LOSS_STREAM_ID}, {"summary", SUMMARY_STREAM_ID}, {NULL, 0}};
+
+static int l_gen(lua_State *L) {
+    es_gen_opts o;
+    char err[ES_ERR_MAX];
+    const char *path;
+    es_out *out;
+    int e;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    es_gen_defaults(&o);
+    path = es_lua_optstring(L, 1, "path");
+    luaL_argcheck(L, path != NULL, 1, "path is required");
+    lua_getfield(L, 1, "type");
+    o.source = es_lua_checkname(L, 1, luaL_optstring(L, -1, "summary"), gen_types, "type");
+    lua_pop(L, 1);
+    o.events = es_lua_optint(L, 1, "events", o.events);
+    o.records = (int32_t)es_lua_optint(L, 1, "records", o.records);
+    o.samples = (int32_t)es_lua_optint(L, 1, "samples", o.samples);
+    luaL_argcheck(L, o.events >= 0 && o.events <= INT32_MAX && o.records >= 0 && o.samples >= 0 &&
+                     o.samples <= es_max_samples(), 1, "events, records, samples out of range");
+    lua_getfield(L, 1, "zero_share");
+    o.zero_share = luaL_optnumber(L, -1, o.zero_share);
+    lua_pop(L, 1);
+    luaL_argcheck(L, o.zero_share >= 0 && o.zero_share <= 1, 1, "zero_share must be in [0, 1]");
+    o.seed = (uint64_t)es_lua_optint(L, 1, "seed", (lua_Integer)o.seed);
+    o.summary_set_id = (int32_t)es_lua_optint(L, 1, "set", o.summary_set_id);
+    o.first_event = (int32_t)es_lua_optint(L, 1, "first_event", o.first_event);
+    if (lua_getfield(L, 1, "partition") == LUA_TTABLE) {
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        o.part_k = (int)luaL_checkinteger(L, -2);
+        o.part_n = (int)luaL_checkinteger(L, -1);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    luaL_argcheck(L, o.part_n >= 1 && o.part_k >= 1 && o.part_k <= o.part_n, 1, "partition must be {k, n}, 1 <= k <= n");
+    luaL_argcheck(L, o.first_event >= 1 && (int64_t)o.first_event - 1 + o.events <= INT32_MAX, 1,
+                  "event ids would pass 2^31 - 1");
+    if (!(out = es_out_open(path, err, sizeof err))) return es_lua_fail(L, "%s", err);
+    e = es_gen_write(&o, out);
+    if (e) {
+        es_out_close(out, 0);
+        return es_lua_fail(L, "%s: %s", path, strerror(e));
+    }
+    if ((e = es_out_close(out, 1))) return es_lua_fail(L, "%s: %s", path, strerror(e));
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static const luaL_Reg module_funcs[] = {{"header_encode", l_header_encode}, {"header_decode", l_header_decode},
                                         {"format", l_format},               {"f32", l_f32},
-                                        {NULL, NULL}};
+                                        {"gen", l_gen},                     {NULL, NULL}};
 
 /* The constants of evstream.h, under their reference names. */
 static const es_name_id module_consts[] = {

@@ -362,6 +362,9 @@ static cross_acc *acc_box(lua_State *L, int idx) {
 
 es_acc *es_lua_checkacc(lua_State *L, int idx) { return acc_box(L, idx)->a; }
 
+/* The last slot of a key: N, or 0 for a mean_only accumulator. */
+static int32_t acc_last(const es_acc *a) { return es_acc_nslots(a) - 1; }
+
 /* A new, empty accumulator box on the stack with groups (at gidx, 0: none). */
 static cross_acc *acc_push(lua_State *L, int gidx) {
     cross_acc *c = lua_newuserdatauv(L, sizeof *c, 1);
@@ -415,6 +418,8 @@ static int l_accumulator(lua_State *L) {
     o.positive_only = lua_toboolean(L, -1);
     lua_getfield(L, 1, "touch");
     o.touch = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "mean_only");
+    o.mean_only = lua_toboolean(L, -1);
     lua_getfield(L, 1, "budget");
     o.budget = acc_budget_arg(L, -1);
     lua_getfield(L, 1, "groups"); /* top */
@@ -458,7 +463,7 @@ static int acc_m_add_value(lua_State *L) {
     double v = luaL_checknumber(L, 5);
     luaL_argcheck(L, id >= INT32_MIN && id <= INT32_MAX, 2, "id out of int32 range");
     luaL_argcheck(L, g >= INT32_MIN && g <= INT32_MAX, 3, "group out of int32 range");
-    luaL_argcheck(L, s >= 0 && s <= es_acc_options(a)->len_sample, 4, "slot outside 0..len_sample");
+    luaL_argcheck(L, s >= 0 && s <= acc_last(a), 4, "slot outside 0..len_sample (0 when mean_only)");
     if (es_acc_add(a, (int32_t)id, (int32_t)g, (int32_t)s, v, err, sizeof err)) return cross_raise(L, err);
     return 0;
 }
@@ -478,7 +483,7 @@ static int acc_m_bytes(lua_State *L) {
 
 /* The options as a table {len_sample=, op=, f64=, positive_only=, touch=, budget=}. */
 static void acc_push_opts(lua_State *L, const es_acc_opts *o) {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushinteger(L, o->len_sample);
     lua_setfield(L, -2, "len_sample");
     lua_pushstring(L, o->op == ES_ACC_SUM ? "sum" : "max");
@@ -489,6 +494,8 @@ static void acc_push_opts(lua_State *L, const es_acc_opts *o) {
     lua_setfield(L, -2, "positive_only");
     lua_pushboolean(L, o->touch);
     lua_setfield(L, -2, "touch");
+    lua_pushboolean(L, o->mean_only);
+    lua_setfield(L, -2, "mean_only");
     lua_pushinteger(L, (lua_Integer)o->budget);
     lua_setfield(L, -2, "budget");
 }
@@ -538,7 +545,7 @@ static int acc_each_next(lua_State *L) {
     es_acc *a = es_lua_checkacc(L, lua_upvalueindex(1));
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2)), end = lua_tointeger(L, lua_upvalueindex(3));
     const es_acc_key *k;
-    int32_t n = es_acc_options(a)->len_sample;
+    int32_t n = acc_last(a);
     size_t got;
     double *v, mean;
     if (i >= end || (size_t)i >= es_acc_nkeys(a)) return 0;
@@ -565,7 +572,7 @@ static int acc_m_each(lua_State *L) {
     lua_pushvalue(L, 1);
     lua_pushinteger(L, (lua_Integer)first);
     lua_pushinteger(L, (lua_Integer)(first + count));
-    cross_newvec(L, (size_t)es_acc_options(a)->len_sample);
+    cross_newvec(L, (size_t)acc_last(a));
     lua_pushcclosure(L, acc_each_next, 4);
     return 1;
 }
@@ -578,7 +585,7 @@ static int acc_m_values(lua_State *L) {
     lua_Integer id = luaL_checkinteger(L, 2);
     static const char *const whats[] = {"samples", "mean", "all", NULL};
     int what = luaL_checkoption(L, 3, "samples", whats);
-    int32_t n = es_acc_options(a)->len_sample, s0 = what == 1 ? 0 : what == 0 ? 1 : 0,
+    int32_t n = acc_last(a), s0 = what == 1 ? 0 : what == 0 ? 1 : 0,
             s1 = what == 1 ? 1 : n + 1;
     size_t first, count, i, w = (size_t)(s1 - s0);
     double *v;
@@ -594,7 +601,7 @@ static int acc_m_values(lua_State *L) {
 static int acc_m_slots(lua_State *L) {
     es_acc *a = es_lua_checkacc(L, 1);
     lua_Integer id = luaL_checkinteger(L, 2), g = luaL_checkinteger(L, 3);
-    int32_t n = es_acc_options(a)->len_sample;
+    int32_t n = acc_last(a);
     size_t i;
     double *v;
     luaL_argcheck(L, id >= INT32_MIN && id <= INT32_MAX, 2, "id out of int32 range");
@@ -613,7 +620,7 @@ static int acc_m_present(lua_State *L) {
     lua_Integer id = luaL_checkinteger(L, 2), g = luaL_checkinteger(L, 3), s = luaL_checkinteger(L, 4);
     size_t i = es_acc_find(a, (int32_t)id, (int32_t)g);
     const uint8_t *bits;
-    if (i == (size_t)-1 || s < 0 || s > es_acc_options(a)->len_sample || id != (int32_t)id || g != (int32_t)g) {
+    if (i == (size_t)-1 || s < 0 || s > acc_last(a) || id != (int32_t)id || g != (int32_t)g) {
         lua_pushboolean(L, 0);
         return 1;
     }
@@ -635,22 +642,44 @@ static int acc_m_keys(lua_State *L) {
     return 2;
 }
 
+/* The reduction of acc:reduce and acc:reduce_id over the keys [k0, k1):
+** op and slot range at arguments arg, arg + 1, arg + 2; out at arg + 3
+** (a vec to fill, or none for a new one). */
+static int acc_reduce_args(lua_State *L, es_acc *a, int arg, size_t k0, size_t k1) {
+    static const char *const ops[] = {"sum", "sumsq", "mean", "sd", "max", "count", NULL};
+    int op = luaL_checkoption(L, arg, NULL, ops) + ES_ACC_R_SUM;
+    int32_t n = acc_last(a);
+    /* the samples by default; slot 0 alone for a mean_only accumulator */
+    lua_Integer s0 = luaL_optinteger(L, arg + 1, n ? 1 : 0), s1 = luaL_optinteger(L, arg + 2, n);
+    double *out;
+    luaL_argcheck(L, s0 >= 0 && s0 <= n + 1, arg + 1, "slot outside 0..len_sample");
+    luaL_argcheck(L, s1 >= s0 - 1 && s1 <= n, arg + 2, "slot outside first-1..len_sample");
+    out = cross_outvec(L, arg + 3, k1 - k0);
+    if (es_acc_reduce_keys(a, op, (int32_t)s0, (int32_t)s1 + 1, k0, k1, out))
+        return luaL_error(L, "accumulator: out of memory");
+    return 1;
+}
+
 /* acc:reduce(op [, first, last]) -> vec of one value per key (key order):
 ** op "sum", "sumsq", "mean", "sd", "max" or "count" over slots first..last
 ** (default 1..N: the samples; 0 is the mean slot) */
 static int acc_m_reduce(lua_State *L) {
-    static const char *const ops[] = {"sum", "sumsq", "mean", "sd", "max", "count", NULL};
     es_acc *a = es_lua_checkacc(L, 1);
-    int op = luaL_checkoption(L, 2, NULL, ops) + ES_ACC_R_SUM;
-    int32_t n = es_acc_options(a)->len_sample;
-    lua_Integer s0 = luaL_optinteger(L, 3, 1), s1 = luaL_optinteger(L, 4, n);
-    double *out;
-    luaL_argcheck(L, s0 >= 0 && s0 <= n + 1, 3, "slot outside 0..len_sample");
-    luaL_argcheck(L, s1 >= s0 - 1 && s1 <= n, 4, "slot outside first-1..len_sample");
+    lua_settop(L, 4);
     acc_keys(L, a);
-    out = cross_newvec(L, es_acc_nkeys(a));
-    if (es_acc_reduce(a, op, (int32_t)s0, (int32_t)s1 + 1, out)) return luaL_error(L, "accumulator: out of memory");
-    return 1;
+    return acc_reduce_args(L, a, 2, 0, es_acc_nkeys(a));
+}
+
+/* acc:reduce_id(id, op [, first, last [, out]]) -> the same over the keys of
+** id only, in group order (the keys acc:values(id) lists): one value per
+** (id, group) without a vec per key */
+static int acc_m_reduce_id(lua_State *L) {
+    es_acc *a = es_lua_checkacc(L, 1);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    size_t first, count;
+    luaL_argcheck(L, id >= INT32_MIN && id <= INT32_MAX, 2, "id out of int32 range");
+    count = es_acc_id_range(a, (int32_t)id, &first);
+    return acc_reduce_args(L, a, 3, first, first + count);
 }
 
 /* acc:merge(other) -- this += other */
@@ -875,11 +904,109 @@ static int vec_m_tail_mean(lua_State *L) {
     return 2;
 }
 
-/* v:at_rank(r) -> value at 1-based rank r (see es_vec_at_rank) */
+/* v:at_rank(r) -> value at 1-based rank r (see es_vec_at_rank); a rank
+** below 1 is an error, not the top value */
 static int vec_m_at_rank(lua_State *L) {
     size_t n;
+    double *x = es_lua_checkvec(L, 1, &n), r = luaL_checknumber(L, 2);
+    luaL_argcheck(L, r >= 1, 2, "rank must be >= 1");
+    lua_pushnumber(L, es_vec_at_rank(x, n, r));
+    return 1;
+}
+
+/* v:gt(w | x), v:ge, v:lt, v:le -> v, in place: 1 where v[i] op w[i]
+** (or op the number x), else 0 */
+static int vec_compare_op(lua_State *L, int op, int count) {
+    size_t n, m;
+    double b, *x = es_lua_checkvec(L, 1, &n), *y = vec_arg(L, 2, &m, &b);
+    if (y) vec_same_len(L, n, m);
+    if (count) {
+        lua_pushinteger(L, (lua_Integer)es_vec_count(x, y, b, n, op));
+        return 1;
+    }
+    es_vec_mask(x, y, b, n, op);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* v:count_gt(w | x), ... -> how many i have v[i] op w[i] (or op x) */
+#define VEC_CMP(name, op)                                                          \
+    static int vec_m_##name(lua_State *L) { return vec_compare_op(L, op, 0); }      \
+    static int vec_m_count_##name(lua_State *L) { return vec_compare_op(L, op, 1); }
+VEC_CMP(gt, ES_CMP_GT)
+VEC_CMP(ge, ES_CMP_GE)
+VEC_CMP(lt, ES_CMP_LT)
+VEC_CMP(le, ES_CMP_LE)
+
+/* v:count_above(x) -> how many values are > x; v:sum_above(x) -> their sum */
+static int vec_m_count_above(lua_State *L) {
+    size_t n;
     double *x = es_lua_checkvec(L, 1, &n);
-    lua_pushnumber(L, es_vec_at_rank(x, n, luaL_checknumber(L, 2)));
+    lua_pushinteger(L, (lua_Integer)es_vec_count(x, NULL, luaL_checknumber(L, 2), n, ES_CMP_GT));
+    return 1;
+}
+
+static int vec_m_sum_above(lua_State *L) {
+    size_t n;
+    double *x = es_lua_checkvec(L, 1, &n);
+    lua_pushnumber(L, es_vec_sum_above(x, n, luaL_checknumber(L, 2)));
+    return 1;
+}
+
+/* v:clamp(lo, hi) -> v, each value into [lo, hi] (nil: no bound on that side) */
+static int vec_m_clamp(lua_State *L) {
+    size_t n;
+    double *x = es_lua_checkvec(L, 1, &n), lo = luaL_optnumber(L, 2, -HUGE_VAL), hi = luaL_optnumber(L, 3, HUGE_VAL);
+    luaL_argcheck(L, lo <= hi, 3, "hi must be >= lo");
+    es_vec_clamp(x, lo, hi, n);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* The return periods argument of v:ep: a number, a vec or a list, each an
+** integer in 1..max; into a userdata array left on the stack. */
+static int32_t *vec_ep_rps(lua_State *L, int idx, double max, size_t *n) {
+    size_t i, m = 0;
+    double *v = NULL, one = 0;
+    int32_t *rp;
+    if (lua_type(L, idx) == LUA_TNUMBER) one = lua_tonumber(L, idx), m = 1;
+    else if ((v = es_lua_tovec(L, idx, &m)) == NULL) {
+        luaL_argexpected(L, lua_istable(L, idx), idx, "return period, vec or list of them");
+        m = (size_t)lua_rawlen(L, idx);
+    }
+    rp = lua_newuserdatauv(L, (m ? m : 1) * sizeof *rp, 0);
+    for (i = 0; i < m; i++) {
+        double x = one;
+        if (v) x = v[i];
+        else if (m > 1 || lua_type(L, idx) != LUA_TNUMBER) {
+            lua_rawgeti(L, idx, (lua_Integer)i + 1);
+            x = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+        if (!(x >= 1 && x <= max) || x != floor(x))
+            luaL_argerror(L, idx, lua_pushfstring(L, "return period %f is not an integer in 1..%f (the curve's periods)",
+                                                  x, max));
+        rp[i] = (int32_t)x;
+    }
+    *n = m;
+    return rp;
+}
+
+/* v:ep(rp, periods) -> the EPT rule's loss at return period rp (a number)
+** or at each of a vec or list of them (a vec), for the curve of `periods`
+** periods whose non-zero losses are v (lec's interpolation, es_lec_at_rps) */
+static int vec_m_ep(lua_State *L) {
+    size_t n, nrp;
+    double *x = es_lua_checkvec(L, 1, &n), P = luaL_checknumber(L, 3), *out;
+    int32_t *rp;
+    char err[ES_ERR_MAX];
+    luaL_argcheck(L, P >= 1 && P <= INT32_MAX && P == floor(P), 3, "periods must be an integer >= 1");
+    luaL_argcheck(L, (double)n <= P, 3, "more losses than periods");
+    rp = vec_ep_rps(L, 2, P, &nrp); /* stack: ..., rp array */
+    out = lua_type(L, 2) == LUA_TNUMBER ? lua_newuserdatauv(L, sizeof *out, 0) : cross_newvec(L, nrp);
+    x = es_lua_checkvec(L, 1, &n);
+    if (es_lec_at_rps(x, n, P, rp, nrp, out, err, sizeof err)) return luaL_error(L, "%s", err);
+    if (lua_type(L, 2) == LUA_TNUMBER) lua_pushnumber(L, out[0]);
     return 1;
 }
 
@@ -937,6 +1064,7 @@ static const luaL_Reg acc_meth[] = {{"add", acc_m_add},
                                     {"slots", acc_m_slots},
                                     {"keys", acc_m_keys},
                                     {"reduce", acc_m_reduce},
+                                    {"reduce_id", acc_m_reduce_id},
                                     {"present", acc_m_present},
                                     {"merge", acc_m_merge},
                                     {"merge_file", acc_m_merge_file},
@@ -958,6 +1086,18 @@ static const luaL_Reg vec_kernels[] = {{"add", vec_m_add},
                                        {"tail_mean", vec_m_tail_mean},
                                        {"block_sums", vec_m_block_sums},
                                        {"copy", vec_m_copy},
+                                       {"gt", vec_m_gt},
+                                       {"ge", vec_m_ge},
+                                       {"lt", vec_m_lt},
+                                       {"le", vec_m_le},
+                                       {"count_gt", vec_m_count_gt},
+                                       {"count_ge", vec_m_count_ge},
+                                       {"count_lt", vec_m_count_lt},
+                                       {"count_le", vec_m_count_le},
+                                       {"count_above", vec_m_count_above},
+                                       {"sum_above", vec_m_sum_above},
+                                       {"clamp", vec_m_clamp},
+                                       {"ep", vec_m_ep},
                                        {NULL, NULL}};
 static const luaL_Reg groups_meth[] = {{"of", groups_m_of}, {"max", groups_m_max}, {"rows", groups_m_rows}, {NULL, NULL}};
 

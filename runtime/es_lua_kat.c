@@ -62,7 +62,7 @@ static es_col *kat_columns(lua_State *L, int *ncol) {
         cols[k].name = (char *)lua_tostring(L, -2);
         fmt = lua_tostring(L, -1);
         if (!cols[k].name || !fmt || es_col_parse_format(fmt, &cols[k].type, &cols[k].prec))
-            luaL_error(L, "kat: bad column %d: want {name, \"%%d\" | \"%%.Nf\"}", k + 1);
+            luaL_error(L, "kat: bad column %d: want {name, format}, format %s", k + 1, ES_COL_FORMATS);
         lua_pop(L, 3);
     }
     lua_pop(L, 1); /* leave the userdata */

@@ -676,6 +676,80 @@ static int batch_m_quantiles(lua_State *L) {
     return 1;
 }
 
+/* ev:dense_total([vec]) -> the across-records total: sample s of the vec
+** is the sum over the event's records of their sample s (float64 sums,
+** rounded once to float32); what ev:dense() without a record gives. */
+static int batch_m_dense_total(lua_State *L) {
+    reader_ud *rd;
+    const es_batch *b = batch_check(L, 1, &rd);
+    size_t k;
+    reader_vec *x;
+    float *v = es_dense(b, ES_ALL, rd->n, rd->scratch);
+    if (lua_isnoneornil(L, 2)) x = vec_push(L, (size_t)rd->n);
+    else {
+        x = vec_check_resized(L, 2, (size_t)rd->n);
+        lua_settop(L, 2);
+    }
+    for (k = 0; k < (size_t)rd->n; k++) x->v[k] = v[k];
+    return 1;
+}
+
+/* ev:records_max(), ev:records_nonzero(): over every record's own samples,
+** not over their total as ev:max() / ev:nonzero() without a record are. */
+static int batch_m_records_max(lua_State *L) {
+    reader_ud *rd;
+    const es_batch *b = batch_check(L, 1, &rd);
+    float mx;
+    int64_t nz;
+    es_records_max_nonzero(b, rd->n, &mx, &nz, rd->scratch);
+    lua_pushnumber(L, mx);
+    return 1;
+}
+
+static int batch_m_records_nonzero(lua_State *L) {
+    reader_ud *rd;
+    const es_batch *b = batch_check(L, 1, &rd);
+    float mx;
+    int64_t nz;
+    es_records_max_nonzero(b, rd->n, &mx, &nz, rd->scratch);
+    lua_pushinteger(L, (lua_Integer)nz);
+    return 1;
+}
+
+/* ev:count_above(x) / ev:sum_above(x): over every record of the event;
+** ev:count_above(i, x [, out [, w]]): record i (nil: every record).  With
+** out (a vec of #x * N values, x a number or a vec of thresholds), adds w
+** (default 1; sum_above: w * loss) to out[(k-1)*N + s] for each sample s
+** above x[k] and returns out: per-sample counts in one call. */
+static int batch_above(lua_State *L, int sums) {
+    reader_ud *rd;
+    const es_batch *b = batch_check(L, 1, &rd);
+    int top = lua_gettop(L), xa = top <= 2 ? 2 : 3;
+    size_t r = top <= 2 ? ES_ALL : batch_rec(L, b, 2, 1), nt = 1;
+    double one, *t = &one, w;
+    reader_vec *out;
+    if (top <= xa || lua_isnil(L, xa + 1)) {
+        double sum;
+        int64_t c = es_count_above(b, r, rd->n, luaL_checknumber(L, xa), &sum, rd->scratch);
+        if (sums) lua_pushnumber(L, sum);
+        else lua_pushinteger(L, (lua_Integer)c);
+        return 1;
+    }
+    if (lua_type(L, xa) == LUA_TNUMBER) one = lua_tonumber(L, xa);
+    else t = es_lua_checkvec(L, xa, &nt);
+    out = vec_check(L, xa + 1);
+    w = luaL_optnumber(L, xa + 2, 1.0);
+    if (out->n != nt * (size_t)rd->n)
+        return luaL_argerror(L, xa + 1, lua_pushfstring(L, "out holds %I values, want %I (thresholds x samples)",
+                                                         (lua_Integer)out->n, (lua_Integer)(nt * (size_t)rd->n)));
+    es_above_into(b, r, rd->n, t, nt, w, sums, out->v, rd->scratch);
+    lua_settop(L, xa + 1);
+    return 1;
+}
+
+static int batch_m_count_above(lua_State *L) { return batch_above(L, 0); }
+static int batch_m_sum_above(lua_State *L) { return batch_above(L, 1); }
+
 /* ==== registration ==== */
 
 static const luaL_Reg vec_meta[] = {{"__len", vec_len},       {"__newindex", vec_newindex}, {"__gc", vec_gc},
@@ -694,7 +768,9 @@ static const luaL_Reg batch_meth[] = {
     {"dense", batch_m_dense},     {"stats", batch_m_stats},         {"sum", batch_m_sum},
     {"mean", batch_m_mean},       {"sd", batch_m_sd},               {"max", batch_m_max},
     {"nonzero", batch_m_nonzero}, {"quantiles", batch_m_quantiles}, {"first", batch_m_first},
-    {"last", batch_m_last},       {NULL, NULL}};
+    {"last", batch_m_last},       {"dense_total", batch_m_dense_total}, {"records_max", batch_m_records_max},
+    {"records_nonzero", batch_m_records_nonzero}, {"count_above", batch_m_count_above},
+    {"sum_above", batch_m_sum_above}, {NULL, NULL}};
 static const luaL_Reg batch_meta[] = {{"__len", batch_m_nrec}, {"__tostring", batch_tostring}, {NULL, NULL}};
 static const luaL_Reg reader_funcs[] = {
     {"open", l_open}, {"vec", l_vec_new}, {"floats", l_read_f32_file}, {NULL, NULL}};

@@ -115,10 +115,17 @@ static void table_parse_columns(lua_State *L, int opts, es_col **cols, int *ncol
         c->name = (char *)lua_tostring(L, -2);
         fmt = lua_tostring(L, -1);
         if (!c->name || !fmt || es_col_parse_format(fmt, &c->type, &c->prec))
-            luaL_error(L, "bad column %d: want {name, \"%%d\" | \"%%.Nf\"}", k + 1);
+            luaL_error(L, "bad column %d: want {name, format}, format %s", k + 1, ES_COL_FORMATS);
         c->f64 = es_lua_optbool(L, -3, "f64", 0);
         if (c->f64 && c->type != ES_COL_FLOAT)
             luaL_error(L, "bad column %d (%s): f64 is for float columns", k + 1, c->name);
+        {
+            lua_Integer w = es_lua_optint(L, -3, "width", 0);
+            if (w && c->type != ES_COL_STR)
+                luaL_error(L, "bad column %d (%s): width is for string columns (\"%%s\")", k + 1, c->name);
+            if (w < 0 || w > 65536) luaL_error(L, "bad column %d (%s): width must be 1..65536 bytes", k + 1, c->name);
+            if (c->type == ES_COL_STR) c->prec = (int)w; /* a string column's prec is its packed width */
+        }
         lua_pop(L, 3); /* strings stay reachable from the column table */
     }
     *ncol = n;
@@ -192,9 +199,44 @@ static double table_check_value(lua_State *L, es_table *t, int k, int idx, int32
     return v;
 }
 
+/* The text at idx for string column k (a string, or a number as Lua
+** prints it); raises when it is neither, or longer than the column's
+** packed width. */
+static const char *table_check_str(lua_State *L, es_table *t, int k, int idx, size_t *len) {
+    const es_col *c = &t->cols[k];
+    const char *s;
+    if (!lua_isstring(L, idx))
+        luaL_error(L, "column %d (%s): string expected, got %s", k + 1, c->name, luaL_typename(L, idx));
+    s = lua_tolstring(L, idx, len);
+    if (t->binary && *len > (size_t)c->prec)
+        luaL_error(L, "column %d (%s): '%s' is %d bytes, over the column's width of %d bytes (-E bin)", k + 1,
+                   c->name, s, (int)*len, c->prec);
+    return s;
+}
+
+/* table_check_value, or table_check_str for a string column (0 returned). */
+static double table_check_cell(lua_State *L, es_table *t, int k, int idx, int32_t *iv) {
+    size_t len;
+    if (t->cols[k].type == ES_COL_STR) {
+        table_check_str(L, t, k, idx, &len);
+        *iv = 0;
+        return 0;
+    }
+    return table_check_value(L, t, k, idx, iv);
+}
+
 /* Write a checked value into column k. */
 static int table_put(es_table *t, int k, double v, int32_t iv) {
     return t->cols[k].type == ES_COL_INT ? es_table_cell_i32(t, k, iv) : es_table_cell_f64(t, k, v);
+}
+
+/* Write the value at idx (checked) into column k, a string or number column. */
+static int table_put_at(lua_State *L, es_table *t, int k, int idx, double v, int32_t iv) {
+    size_t len;
+    const char *s;
+    if (t->cols[k].type != ES_COL_STR) return table_put(t, k, v, iv);
+    s = lua_tolstring(L, idx, &len);
+    return es_table_put_str(t, k, s, len);
 }
 
 /* t:row(v1, ..., vn) */
@@ -206,23 +248,38 @@ static int table_m_row(lua_State *L) {
     if (n != t->ncol) return luaL_error(L, "row has %d values, the table has %d columns", n, t->ncol);
     if (n > ES_MAX_COLS) { /* wide tables: checked and written one value at a time */
         for (k = 0; k < n; k++) {
-            double x = table_check_value(L, t, k, k + 2, &iv[0]);
-            if (table_put(t, k, x, iv[0])) return es_lua_write_fail(L, t->out);
+            double x = table_check_cell(L, t, k, k + 2, &iv[0]);
+            if (table_put_at(L, t, k, k + 2, x, iv[0])) return es_lua_write_fail(L, t->out);
         }
     } else {
-        for (k = 0; k < n; k++) v[k] = table_check_value(L, t, k, k + 2, &iv[k]);
+        for (k = 0; k < n; k++) v[k] = table_check_cell(L, t, k, k + 2, &iv[k]);
         for (k = 0; k < n; k++)
-            if (table_put(t, k, v[k], iv[k])) return es_lua_write_fail(L, t->out);
+            if (table_put_at(L, t, k, k + 2, v[k], iv[k])) return es_lua_write_fail(L, t->out);
     }
     if (es_table_end_row(t)) return es_lua_write_fail(L, t->out);
     return 0;
 }
 
-/* t:rows(...) -- scalars repeat, vecs give one value per row: as many rows
-** as the shortest vec.  One Lua call for a whole block of rows. */
+/* Row i of a string column given a list of strings at idx: checked, then
+** written (check = 0). */
+static int table_rows_str(lua_State *L, es_table *t, int k, int idx, size_t i, int check) {
+    size_t len;
+    const char *s;
+    int rc;
+    lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    if (check) s = table_check_str(L, t, k, lua_gettop(L), &len);
+    else s = lua_tolstring(L, -1, &len);
+    rc = check ? 0 : es_table_put_str(t, k, s, len);
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* t:rows(...) -- scalars repeat, vecs (and, for a string column, lists of
+** strings) give one value per row: as many rows as the shortest of them.
+** One Lua call for a whole block of rows. */
 static int table_m_rows(lua_State *L) {
     es_table *t = table_check(L, 1, 1);
-    int k, n = lua_gettop(L) - 1;
+    int k, n = lua_gettop(L) - 1, lists[ES_MAX_COLS];
     size_t rows = (size_t)-1, i, len[ES_MAX_COLS];
     const double *vecs[ES_MAX_COLS];
     double sv[ES_MAX_COLS];
@@ -231,13 +288,20 @@ static int table_m_rows(lua_State *L) {
     if (n > ES_MAX_COLS) return luaL_error(L, "too many columns (at most %d)", ES_MAX_COLS);
     for (k = 0; k < n; k++) {
         vecs[k] = es_lua_tovec(L, k + 2, &len[k]);
-        if (vecs[k] && len[k] < rows) rows = len[k];
-        if (!vecs[k] && !lua_isnumber(L, k + 2)) return luaL_argerror(L, k + 2, "number or vec expected");
+        lists[k] = t->cols[k].type == ES_COL_STR && lua_type(L, k + 2) == LUA_TTABLE;
+        if (lists[k]) len[k] = (size_t)lua_rawlen(L, k + 2);
+        if ((vecs[k] || lists[k]) && len[k] < rows) rows = len[k];
+        if (t->cols[k].type == ES_COL_STR) {
+            if (vecs[k] || (!lists[k] && !lua_isstring(L, k + 2)))
+                return luaL_argerror(L, k + 2, "string or list of strings expected (a string column)");
+        } else if (!vecs[k] && !lua_isnumber(L, k + 2)) return luaL_argerror(L, k + 2, "number or vec expected");
     }
     if (rows == (size_t)-1) rows = 1;
     /* check everything first: a misuse writes nothing */
     for (k = 0; k < n; k++) {
-        if (!vecs[k]) sv[k] = table_check_value(L, t, k, k + 2, &iv[k]);
+        if (lists[k])
+            for (i = 0; i < rows; i++) table_rows_str(L, t, k, k + 2, i, 1);
+        else if (!vecs[k]) sv[k] = table_check_cell(L, t, k, k + 2, &iv[k]);
         else if (t->cols[k].type == ES_COL_INT)
             for (i = 0; i < rows; i++)
                 if (!es_col_int_ok(&t->cols[k], vecs[k][i]))
@@ -247,7 +311,9 @@ static int table_m_rows(lua_State *L) {
     }
     for (i = 0; i < rows; i++) {
         for (k = 0; k < n; k++) {
-            int rc = vecs[k] ? table_put(t, k, vecs[k][i], (int32_t)(int64_t)vecs[k][i]) : table_put(t, k, sv[k], iv[k]);
+            int rc = lists[k]  ? table_rows_str(L, t, k, k + 2, i, 0)
+                     : vecs[k] ? table_put(t, k, vecs[k][i], (int32_t)(int64_t)vecs[k][i])
+                               : table_put_at(L, t, k, k + 2, sv[k], iv[k]);
             if (rc) return es_lua_write_fail(L, t->out);
         }
         if (es_table_end_row(t)) return es_lua_write_fail(L, t->out);

@@ -60,6 +60,11 @@ int es_pairs_check(const es_table *t, const es_pairs_plan *plan, char *err, size
             snprintf(err, errlen, "pairs: column %d: unknown source %d", k + 1, s);
             return -1;
         }
+        if (c->type == ES_COL_STR) {
+            snprintf(err, errlen, "pairs: column %d (%s) is a string column: only t:row and t:rows fill it", k + 1,
+                     c->name);
+            return -1;
+        }
         if (c->type == ES_COL_INT && s == ES_SRC_CONST && !es_col_int_ok(c, plan->cst[k])) {
             snprintf(err, errlen, "pairs: column %d (%s) is an int column: %.17g is not an integer in its range",
                      k + 1, c->name, plan->cst[k]);

@@ -95,6 +95,11 @@ int es_records_check(const es_table *t, const es_records_plan *p, char *err, siz
                 snprintf(err, errlen, "records: column %d: unknown source %d", k + 1, s);
                 return -1;
             }
+            if (t->cols[k].type == ES_COL_STR) {
+                snprintf(err, errlen, "records: column %d (%s) is a string column: only t:row and t:rows fill it",
+                         k + 1, t->cols[k].name);
+                return -1;
+            }
             if (t->cols[k].type != ES_COL_INT) continue;
             if (s == ES_REC_CONST ? !es_col_int_ok(&t->cols[k], p->cst[i][k]) : !records_int_source(s)) {
                 if (s == ES_REC_CONST)

@@ -11,8 +11,14 @@
 #include "es_parquet.h"
 
 /* "%d" or "%.Nf" with N in 0..9: the formats of docs/tables.md; "%u" for
-** uint32 ids; "%.Ng" (N 1..17) for lossless float text. */
+** uint32 ids; "%.Ng" (N 1..17) for lossless float text; "%s" for text
+** (ES_COL_FORMATS lists them all). */
 int es_col_parse_format(const char *fmt, int *type, int *prec) {
+    if (strcmp(fmt, "%s") == 0) {
+        *type = ES_COL_STR;
+        *prec = 0;
+        return 0;
+    }
     if (strcmp(fmt, "%d") == 0 || strcmp(fmt, "%i") == 0) {
         *type = ES_COL_INT;
         *prec = 0;
@@ -158,6 +164,7 @@ es_table *es_table_new(es_out *out, const es_col *cols, int ncol, int binary, in
         t->cols[k].type = cols[k].type;
         t->cols[k].prec = cols[k].prec;
         t->cols[k].f64 = cols[k].type == ES_COL_FLOAT && cols[k].f64;
+        if (cols[k].type == ES_COL_STR && cols[k].prec <= 0) t->cols[k].prec = ES_STR_WIDTH_DEFAULT;
     }
     if (binary == ES_TABLE_PARQUET) return table_parquet(t, ES_PQ_SNAPPY, 0) ? NULL : t;
     t->format = binary;
@@ -202,16 +209,59 @@ static int table_bad_int(es_table *t) {
     return -1;
 }
 
-int es_table_put_i32(es_table *t, int k, int32_t v) { return es_table_cell_i32(t, k, v); }
+int es_table_put_i32(es_table *t, int k, int32_t v) {
+    if (t->cols[k].type == ES_COL_STR) return table_bad_int(t);
+    return es_table_cell_i32(t, k, v);
+}
 
 int es_table_put_f32(es_table *t, int k, float v) {
+    if (t->cols[k].type == ES_COL_STR) return table_bad_int(t);
     if (t->cols[k].type == ES_COL_INT && !es_col_int_ok(&t->cols[k], v)) return table_bad_int(t);
     return es_table_cell_f32(t, k, v);
 }
 
 int es_table_put_f64(es_table *t, int k, double v) {
+    if (t->cols[k].type == ES_COL_STR) return table_bad_int(t);
     if (t->cols[k].type == ES_COL_INT && !es_col_int_ok(&t->cols[k], v)) return table_bad_int(t);
     return es_table_cell_f64(t, k, v);
+}
+
+/* 1 when a CSV field must be quoted (RFC 4180: a comma, a quote, CR or LF). */
+static int table_needs_quotes(const char *s, size_t len) {
+    size_t i;
+    for (i = 0; i < len; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') return 1;
+    return 0;
+}
+
+int es_table_put_str(es_table *t, int k, const char *s, size_t len) {
+    const es_col *c = &t->cols[k];
+    size_t i, w = (size_t)c->prec; /* a string column's packed width */
+    unsigned char *p;
+    if (c->type != ES_COL_STR || (t->binary && len > w)) return table_bad_int(t);
+    if (t->binary) {
+        if (!(p = es_out_room(t->out, w))) return -1;
+        memcpy(p, s, len);
+        memset(p + len, 0, w - len);
+        es_out_advance(t->out, p + w);
+        return 0;
+    }
+    /* at most every byte doubled, two quotes and the separator */
+    if (!(p = es_out_room(t->out, 2 * len + 3))) return -1;
+    if (k) *p++ = ',';
+    if (!table_needs_quotes(s, len)) {
+        memcpy(p, s, len);
+        p += len;
+    } else {
+        *p++ = '"';
+        for (i = 0; i < len; i++) {
+            if (s[i] == '"') *p++ = '"';
+            *p++ = (unsigned char)s[i];
+        }
+        *p++ = '"';
+    }
+    es_out_advance(t->out, p);
+    return 0;
 }
 
 /* A float64 cell of 2^128 or more in "%.Nf": up to 309 digits, which

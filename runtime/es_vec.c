@@ -92,6 +92,49 @@ size_t es_vec_block_sums(const double *x, size_t n, size_t block, double *out) {
     return k;
 }
 
+/* ---- comparisons ----
+** One loop per operator so that the compiler keeps each branch-free. */
+
+static inline int vec_test(int op, double a, double b) {
+    switch (op) {
+    case ES_CMP_GT: return a > b;
+    case ES_CMP_GE: return a >= b;
+    case ES_CMP_LT: return a < b;
+    default: return a <= b;
+    }
+}
+
+/* The count of x[i] op y[i] (y == NULL: op the scalar b); the 0/1 results
+** into mask[i] when mask is not NULL (it may be x itself). */
+static size_t vec_compare(const double *x, const double *y, double b, size_t n, int op, double *mask) {
+    size_t i, c = 0;
+    for (i = 0; i < n; i++) {
+        int t = vec_test(op, x[i], y ? y[i] : b);
+        c += (size_t)t;
+        if (mask) mask[i] = t;
+    }
+    return c;
+}
+
+void es_vec_mask(double *x, const double *y, double b, size_t n, int op) { vec_compare(x, y, b, n, op, x); }
+
+size_t es_vec_count(const double *x, const double *y, double b, size_t n, int op) {
+    return vec_compare(x, y, b, n, op, NULL);
+}
+
+double es_vec_sum_above(const double *x, size_t n, double t) {
+    double s = 0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (x[i] > t) s += x[i];
+    return s;
+}
+
+void es_vec_clamp(double *x, double lo, double hi, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+}
+
 /* ---- sorting ---- */
 
 /* Order-preserving map of a double to an unsigned key (NaNs last). */
@@ -325,12 +368,14 @@ double es_vec_tail_mean(const double *x, size_t n, double q, size_t *count) {
 }
 
 /* The value at 1-based rank r of x in its present order (sort it first);
-** a fractional rank interpolates between its neighbours; ranks below 1 give
-** x[0], ranks past the end give 0 (the zero values a sparse vector leaves
-** out). */
+** a fractional rank interpolates between its neighbours; ranks past the end
+** give 0 (the zero values a sparse vector leaves out).  A rank below 1 (or
+** NaN) names no value: NaN, which the Lua binding turns into an error
+** rather than quietly answering with the top value. */
 double es_vec_at_rank(const double *x, size_t n, double r) {
     size_t k;
     double h, lo, hi;
+    if (!(r >= 1)) return NAN;
     if (!n || r > (double)n) {
         if (n && r < (double)n + 1) { /* between the last value and the first implicit 0 */
             h = r - (double)n;
@@ -338,7 +383,6 @@ double es_vec_at_rank(const double *x, size_t n, double r) {
         }
         return 0.0;
     }
-    if (!(r >= 1)) return x[0];
     k = (size_t)r;
     h = r - (double)k;
     lo = x[k - 1];

@@ -400,15 +400,20 @@ char *es_fmt_g(char *p, float v, int digits);
 char *es_fmt_g64(char *p, double v, int digits);
 
 /* ---- tables: CSV or packed binary rows (es_table.c) ---- */
-enum { ES_COL_INT = 'd', ES_COL_FLOAT = 'f' };
+enum { ES_COL_INT = 'd', ES_COL_FLOAT = 'f', ES_COL_STR = 's' };
+/* Every column format es_col_parse_format takes, for error messages. */
+#define ES_COL_FORMATS "\"%d\", \"%i\", \"%u\", \"%f\", \"%.Nf\" (N 0..9), \"%.Ng\" (N 1..17) or \"%s\""
+/* Bytes of a string column in packed (-E bin) rows when none is given. */
+#define ES_STR_WIDTH_DEFAULT 16
 /* prec of an ES_COL_INT column: ES_INT_UNSIGNED prints the int32 bits as
 ** uint32 ("%u", e.g. areaperil_id); 0 is "%d". */
 #define ES_INT_UNSIGNED 1
 #define ES_MAX_COLS 64
 typedef struct es_col {
     char *name;
-    int type;             /* ES_COL_INT (int32) or ES_COL_FLOAT */
-    int prec;             /* %.Nf precision for CSV; -N: "%.Ng" (slow path) */
+    int type;             /* ES_COL_INT (int32), ES_COL_FLOAT or ES_COL_STR (text, written by es_table_put_str) */
+    int prec;             /* %.Nf precision for CSV; -N: "%.Ng" (slow path); ES_COL_STR: the bytes
+                          ** of the field in packed rows, NUL-padded (0: ES_STR_WIDTH_DEFAULT) */
     int f64;              /* ES_COL_FLOAT: 1 = the values are float64, printed (and packed, 8 bytes)
                           ** as such; 0 = float32, the Oasis tables: each value is rounded to
                           ** float32 first */
@@ -465,6 +470,12 @@ void es_table_free(es_table *t);
 int es_table_put_i32(es_table *t, int k, int32_t v);
 int es_table_put_f32(es_table *t, int k, float v);
 int es_table_put_f64(es_table *t, int k, double v);
+/* Text into string column k: in CSV quoted as RFC 4180 asks when it holds
+** a comma, a double quote, CR or LF (quotes doubled); in packed rows the
+** column's width bytes, NUL-padded.  -1 with EDOM (nothing written) when
+** k is not a string column or, packed, len > width; a number column
+** refuses text the same way, and the number writers refuse a string column. */
+int es_table_put_str(es_table *t, int k, const char *s, size_t len);
 int es_table_end_row(es_table *t);
 /* 1 when v fits column c as an int: an integer in int32 range ("%u":
 ** -2^31 .. 2^32-1, written as its int32 bits). */
@@ -615,6 +626,20 @@ int es_pairs_stats(const int32_t *sidx, const float *loss, size_t p0, size_t p1,
 /* 1 when record r has few pairs for N (at most N / 2), where
 ** es_record_stats is faster than the dense vector. */
 int es_record_sparse(const es_batch *b, size_t r, int32_t n);
+/* Thresholds over the samples 1..N of record r, or of every record of the
+** event in turn (r == ES_ALL: each record's own samples, not their total).
+** Missing samples are 0, so they count when t < 0.  es_count_above: how
+** many samples have loss > t, and (sum not NULL) their float64 sum, in
+** record then sample order.  work: room for n floats. */
+int64_t es_count_above(const es_batch *b, size_t r, int32_t n, double t, double *sum, float *work);
+/* Per-sample indicators for thresholds t[0..nt): out[k*n + s-1] += w when
+** sample s has loss > t[k] (sums != 0: += w * loss), so that out holds the
+** per-sample counts (or sums) of each threshold across calls. */
+void es_above_into(const es_batch *b, size_t r, int32_t n, const double *t, size_t nt, double w, int sums,
+                   double *out, float *work);
+/* Over every record's samples 1..N (not their total): the largest loss (0
+** when none is positive) and how many samples are > 0. */
+void es_records_max_nonzero(const es_batch *b, int32_t n, float *max, int64_t *nonzero, float *work);
 /* s after k times s += c in float64 (c >= 0, s >= +0.0), in O(log) adds. */
 double es_add_repeat(double s, double c, uint64_t k);
 /* Quantile by the reference rule (docs/tables.md, "ELT") over sorted x[0..n-1]. */
@@ -879,6 +904,8 @@ typedef struct es_acc_opts {
     int touch;            /* every record creates its keys, even one that adds no value (e.g. only sidx -4/-5,
                              or only zeros with positive_only): the reference lists such summaries */
     uint64_t budget;      /* bytes the state may use; 0: the default (docs/scripting.md) */
+    int mean_only;        /* one slot per key: slot 0 (sidx -1) only, the samples are skipped (a mean-only
+                             curve in 1/(N+1) of the memory) */
 } es_acc_opts;
 typedef struct es_acc es_acc;
 typedef struct es_acc_key { int32_t id, group; } es_acc_key;
@@ -886,6 +913,8 @@ typedef struct es_acc_key { int32_t id, group; } es_acc_key;
 es_acc *es_acc_new(const es_acc_opts *o, char *err, size_t errlen);
 void es_acc_free(es_acc *a);
 const es_acc_opts *es_acc_options(const es_acc *a);
+/* Slots per key: N + 1, or 1 when mean_only. */
+int32_t es_acc_nslots(const es_acc *a);
 /* One call per event: every record of b adds its pairs (sidx -1 -> slot 0,
 ** s >= 1 -> slot s; other sidx are skipped) to the key (record id, g) for
 ** each group g of the event in groups (an event listed k times in a group
@@ -934,6 +963,8 @@ int es_acc_moments(es_acc *a, size_t i, int32_t s0, int32_t s1, double *sum, dou
 ** two), maximum, or the count of slots that received a value. 0 or -1. */
 enum { ES_ACC_R_SUM = 1, ES_ACC_R_SUMSQ, ES_ACC_R_MEAN, ES_ACC_R_SD, ES_ACC_R_MAX, ES_ACC_R_COUNT };
 int es_acc_reduce(es_acc *a, int op, int32_t s0, int32_t s1, double *out);
+/* The same over the keys k0..k1-1 (sorted indexes) only, into out[k1 - k0]. */
+int es_acc_reduce_keys(es_acc *a, int op, int32_t s0, int32_t s1, size_t k0, size_t k1, double *out);
 /* Bytes the state holds now (counted against the budget), and what one key
 ** costs (its N + 1 slots, bitmap, key and index entries). */
 uint64_t es_acc_bytes(const es_acc *a);
@@ -974,8 +1005,18 @@ double es_vec_quantile(const double *x, size_t n, double q);
 /* Mean of the values >= q of x sorted ascending (a TVaR at VaR q), added
 ** from the largest down; their count into *count; NaN when there is none. */
 double es_vec_tail_mean(const double *x, size_t n, double q, size_t *count);
+/* Comparison operators of es_vec_mask / es_vec_count (x op y). */
+enum { ES_CMP_GT = 1, ES_CMP_GE, ES_CMP_LT, ES_CMP_LE };
+/* x[i] = 1 where x[i] op y[i] (y == NULL: x[i] op b), else 0, in place. */
+void es_vec_mask(double *x, const double *y, double b, size_t n, int op);
+/* How many i have x[i] op y[i] (y == NULL: x[i] op b). */
+size_t es_vec_count(const double *x, const double *y, double b, size_t n, int op);
+/* Sum, in index order, of the x[i] > t. */
+double es_vec_sum_above(const double *x, size_t n, double t);
+/* x[i] = min(max(x[i], lo), hi) in place (lo <= hi). */
+void es_vec_clamp(double *x, double lo, double hi, size_t n);
 /* The value at 1-based rank r of x as ordered (sort it first): fractional
-** ranks interpolate linearly between neighbours; r < 1 gives x[0]; ranks
+** ranks interpolate linearly between neighbours; r < 1 (or NaN) gives NaN; ranks
 ** past the end give 0 -- the vector continues with the zeros a sparse
 ** accumulator leaves out -- (n, n+1) interpolating towards that 0. */
 double es_vec_at_rank(const double *x, size_t n, double r);
@@ -1092,6 +1133,15 @@ typedef struct es_lec_curve {
 int es_lec_curve_rows(const es_lec_curve *cv, es_lec_item *v, size_t n, es_table *out, int32_t a, int32_t b,
                       int32_t eptype, int32_t eptype_tvar);
 
+/* The losses the EPT rule gives at return periods rp[0..nrp) (any order,
+** each in 1..max_rp) for a curve of max_rp periods (P, or P * N for a
+** full-uncertainty curve) whose non-zero losses are x[0..n) (n <= max_rp;
+** the other periods lose 0): the values as float32, ranked from the
+** largest, rank i at return period max_rp / i, interpolated between ranks
+** and padded with zeros exactly as lec's unweighted EPT rows.  0, or -1
+** with err set (a return period out of range, out of memory). */
+int es_lec_at_rps(const double *x, size_t n, double max_rp, const int32_t *rp, size_t nrp, double *out, char *err,
+                  size_t errlen);
 typedef struct es_lec_opts {
     int32_t nperiods;        /* P, from occurrence.bin */
     const double *weights;   /* periods.bin weighting w[0..P] (es_periods_load); NULL: unweighted */

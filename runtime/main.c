@@ -45,7 +45,12 @@ static const char *gen_usage =
     "  -p, --partition K/N  only the events of partition K of N (default 1/1)\n"
     "      --set N          summary set id (default 1)\n"
     "      --first-event N  first event id (default 1)\n"
-    "  -o, --output FILE    output path (default stdout)\n";
+    "  -o, --output FILE    output path (default stdout)\n"
+    "\n"
+    "usage: evstream gen --run-dir DIR [options]\n"
+    "Write a synthetic run directory instead: loss streams streams/gul_P<k>.bin, input/\n"
+    "(occurrence, periods, return periods, quantiles, event rates, xref, summary map) and an\n"
+    "analysis_settings.json asking for every ORD output (`evstream gen --run-dir DIR --help`).\n";
 
 static int main_fail(const char *msg) {
     fprintf(stderr, "evstream: %s\n", msg);
@@ -182,12 +187,26 @@ static int main_gen_opt(es_gen_opts *o, const char *opt, const char *val, const 
     return 0;
 }
 
+/* `gen --run-dir DIR ...` is the bundled script gen_run (Lua: it writes
+** many small files), with the same arguments; 1 when argv asks for it. */
+static int main_gen_run_dir(int argc, char **argv) {
+    int i;
+    for (i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--run-dir") || !strncmp(argv[i], "--run-dir=", 10)) return 1;
+    return 0;
+}
+
 static int main_gen(int argc, char **argv) {
     es_gen_opts o;
     const char *path = NULL;
     char err[ES_ERR_MAX];
     es_out *out;
     int i, e;
+    if (main_gen_run_dir(argc, argv)) {
+        /* argv[-1] is "gen": it becomes the script's name, the rest its options */
+        argv[-1] = (char *)"gen_run";
+        return es_cli_run(argc + 1, argv - 1);
+    }
     es_gen_defaults(&o);
     for (i = 0; i < argc; i += 2) { /* every option takes a value */
         int rc;

@@ -9,7 +9,16 @@
 --     }})
 --
 -- Values land under the long name without dashes (opts.selt). Options
--- without `arg` are flags (true when given). `aliases = {"-N", "--old"}`
+-- without `arg` are flags (true when given). Checks of a value, each error
+-- one line naming the option:
+--   number = true          a number (tonumber), integer = true an integer
+--   min = A, max = B       a number in A..B (either bound alone too)
+--   choices = {...}        one of these strings
+--   list = true            a comma list ("--thresholds 1e4,1e5" -> {1e4, 1e5}),
+--                          each item checked as above; empty items are errors
+--   required = true        the option must be given (--help still works)
+--   multi = true           every occurrence kept, in a list (with list: the
+--                          items of all occurrences, in order) `aliases = {"-N", "--old"}`
 -- lists older spellings that still work (shown in --help as "also"). `--help` prints the usage and
 -- exits 0; a bad option raises "name: message" (exit status 1 under run).
 --
@@ -50,9 +59,17 @@ local function run_name(spec)
   return type(typed) == "string" and typed ~= "" and typed or spec.name
 end
 
+-- "in A..B", ">= A" or "<= B": the range of a numeric option.
+local function range_text(o)
+  if o.min and o.max then return ("in %s..%s"):format(o.min, o.max) end
+  return o.min and (">= %s"):format(o.min) or ("<= %s"):format(o.max)
+end
+
 function M.usage(spec)
   local lines = {}
-  lines[#lines + 1] = ("usage: evstream run %s [-i FILE...] [options]"):format(run_name(spec))
+  -- spec.usage: a command line of its own (no stream read, so no runtime options)
+  lines[#lines + 1] = spec.usage and ("usage: " .. spec.usage) or
+                      ("usage: evstream run %s [-i FILE...] [options]"):format(run_name(spec))
   if spec.about then lines[#lines + 1] = spec.about end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "options:"
@@ -60,13 +77,19 @@ function M.usage(spec)
     local names = o[1] and o[2] and (o[1] .. ", " .. o[2]) or (o[1] or ("    " .. o[2]))
     if o.arg then names = names .. " " .. o.arg end
     local help = o.help or ""
-    if o.default ~= nil then help = help .. (" (default %s)"):format(tostring(o.default)) end
+    if o.list then help = help .. " (a comma list)" end
+    if o.min or o.max then help = help .. (" (%s)"):format(range_text(o)) end
+    if o.required then help = help .. " (required)" end
+    if o.default ~= nil then
+      local d = type(o.default) == "table" and table.concat(o.default, ",") or tostring(o.default)
+      help = help .. (" (default %s)"):format(d)
+    end
     if o.aliases then help = help .. (" (also %s)"):format(table.concat(o.aliases, ", ")) end
     lines[#lines + 1] = ("  %-22s %s"):format(names, help)
   end
   lines[#lines + 1] = ("  %-22s %s"):format("-h, --help", "this help")
   lines[#lines + 1] = ""
-  return table.concat(lines, "\n") .. "\n" .. RUNTIME_HELP
+  return table.concat(lines, "\n") .. "\n" .. (spec.usage and "" or RUNTIME_HELP)
 end
 
 -- die(fmt, ...) / die(msg): raise the one-line error "NAME: message";
@@ -84,11 +107,47 @@ function M.check(v, ...)
 end
 
 local function fail(spec, fmt, ...)
-  error(("%s: " .. fmt .. " (see --help)"):format(spec.name, ...), 0)
+  local msg = ("%s: " .. fmt .. " (see --help)"):format(spec.name, ...)
+  error((msg:gsub("[\r\n]", " ")), 0) -- one line, whatever the value held
+end
+
+-- One value of option o as given after `a` (an item of a list too),
+-- checked and converted as o asks.
+local function check_value(spec, o, a, v)
+  if o.choices then
+    local ok = false
+    for _, c in ipairs(o.choices) do ok = ok or c == v end
+    if not ok then fail(spec, "bad value for %s: %s (want %s)", a, v, table.concat(o.choices, "|")) end
+  end
+  if not (o.number or o.integer or o.min or o.max) then return v end
+  local n = tonumber(v)
+  if not n or n ~= n then fail(spec, "option %s wants a number, got %s", a, v) end
+  if o.integer and math.type(n) ~= "integer" then
+    if n ~= math.floor(n) or n < -2.0 ^ 63 or n >= 2.0 ^ 63 then
+      fail(spec, "option %s wants an integer, got %s", a, v)
+    end
+    n = math.tointeger(n)
+  end
+  if (o.min and n < o.min) or (o.max and n > o.max) then
+    fail(spec, "option %s wants a number %s, got %s", a, range_text(o), v)
+  end
+  return n
+end
+
+-- The value of option o: a checked value, or a checked list of them.
+local function option_value(spec, o, a, v)
+  if not o.list then return check_value(spec, o, a, v) end
+  local items = {}
+  for item in (v .. ","):gmatch("([^,]*),") do
+    item = item:match("^%s*(.-)%s*$")
+    if item == "" then fail(spec, "option %s: empty item in the list '%s'", a, v) end
+    items[#items + 1] = check_value(spec, o, a, item)
+  end
+  return items
 end
 
 function M.parse(args, spec)
-  local byname, opts, rest = {}, {}, {}
+  local byname, opts, rest, given = {}, {}, {}, {}
   script_name = spec.name
   for _, o in ipairs(spec.options) do
     for i = 1, 2 do if o[i] then byname[o[i]] = o end end
@@ -116,26 +175,29 @@ function M.parse(args, spec)
         v = args[i]
       end
       if v == nil then fail(spec, "option %s needs a value (%s)", a, o.arg) end
-      if o.choices then
-        local ok = false
-        for _, c in ipairs(o.choices) do ok = ok or c == v end
-        if not ok then fail(spec, "bad value for %s: %s (want %s)", a, v, table.concat(o.choices, "|")) end
-      end
-      if o.number then
-        local n = tonumber(v)
-        if not n then fail(spec, "option %s wants a number, got %s", a, v) end
-        v = n
-      end
+      v = option_value(spec, o, name or a, v)
+      local k = key_of(o)
       if o.multi then
-        opts[key_of(o)] = opts[key_of(o)] or {}
-        table.insert(opts[key_of(o)], v)
+        if not given[k] then opts[k] = {} end -- a default gives way to what is given
+        if o.list then
+          for _, x in ipairs(v) do table.insert(opts[k], x) end
+        else
+          table.insert(opts[k], v)
+        end
       else
-        opts[key_of(o)] = v
+        opts[k] = v
       end
+      given[k] = true
     else
       opts[key_of(o)] = true
+      given[key_of(o)] = true
     end
     i = i + 1
+  end
+  for _, o in ipairs(spec.options) do
+    if o.required and not given[key_of(o)] then
+      fail(spec, "option %s is required%s", o[2] or o[1], o.arg and (" (" .. o.arg .. ")") or "")
+    end
   end
   return opts, rest
 end

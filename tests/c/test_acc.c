@@ -517,7 +517,7 @@ static void test_bad_states(void) {
     copy_cut(path, bad, n, 8);
     l = es_acc_load(bad, &meta, err, sizeof err);
     TAP_OK(!l && has(err, "byte 8: state layout version 18, this build reads version 2"), "version: %s", err);
-    copy_cut_mask(path, bad, n, 12, 0x20);
+    copy_cut_mask(path, bad, n, 12, 0x40); /* bit 6: no such option */
     l = es_acc_load(bad, &meta, err, sizeof err);
     TAP_OK(!l && has(err, "corrupted header"), "flags: %s", err);
     copy_cut_mask(path, bad, n, 12, 0x02); /* op 1 -> 3 */

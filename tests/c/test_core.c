@@ -383,7 +383,9 @@ static void test_table(void) {
     size_t n;
     TAP_OK(es_col_parse_format("%d", &type, &prec) == 0 && type == ES_COL_INT, "parse %%d");
     TAP_OK(es_col_parse_format("%.4f", &type, &prec) == 0 && type == ES_COL_FLOAT && prec == 4, "parse %%.4f");
-    TAP_OK(es_col_parse_format("%s", &type, &prec) == -1, "reject %%s");
+    TAP_OK(es_col_parse_format("%x", &type, &prec) == -1 && es_col_parse_format("%5s", &type, &prec) == -1,
+           "reject %%x and %%5s");
+    TAP_OK(es_col_parse_format("%s", &type, &prec) == 0 && type == ES_COL_STR, "parse %%s: a string column");
     snprintf(path, sizeof path, "%s/t.csv", tmpdir);
     t = es_table_new(es_out_open(path, err, sizeof err), cols, 3, 0, 1);
     es_table_put_i32(t, 0, -3); es_table_put_f32(t, 1, 2.675f); es_table_put_f32(t, 2, -0.0f); es_table_end_row(t);
@@ -406,6 +408,31 @@ static void test_table(void) {
         int32_t a; float b2, c;
         memcpy(&a, buf, 4); memcpy(&b2, buf + 4, 4); memcpy(&c, buf + 8, 4);
         TAP_OK(n == 12 && a == 7 && b2 == 1.5f && c == 2.0f, "binary table: packed int32/float32, no header");
+    }
+    {   /* string columns: RFC 4180 quotes in CSV, a fixed-width field packed */
+        es_col sc[2] = {{"S", ES_COL_STR, 0, 0}, {"T", ES_COL_STR, 3, 0}};
+        int rc;
+        t = es_table_new(es_out_open(path, err, sizeof err), sc, 2, 0, 0);
+        es_table_put_str(t, 0, "a\"b", 3); es_table_put_str(t, 1, "plain", 5); es_table_end_row(t);
+        rc = es_table_put_f32(t, 0, 1.0f);
+        es_out_close(t->out, 0);
+        es_table_free(t);
+        TAP_OK(rc == -1, "a string column refuses a number (EDOM)");
+        t = es_table_new(es_out_open(path, err, sizeof err), sc, 2, 0, 0);
+        es_table_put_str(t, 0, "a\"b", 3); es_table_put_str(t, 1, "x,y", 3); es_table_end_row(t);
+        es_out_close(t->out, 1);
+        es_table_free(t);
+        f = fopen(path, "rb");
+        n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        buf[n] = 0;
+        if (f) fclose(f);
+        TAP_OK(!strcmp(buf, "\"a\"\"b\",\"x,y\"\n"), "csv string cells quoted as RFC 4180 asks: %s", buf);
+        t = es_table_new(es_out_open(path, err, sizeof err), sc, 2, 1, 0);
+        es_table_put_str(t, 0, "ab", 2); es_table_put_str(t, 1, "xyz", 3); es_table_end_row(t);
+        rc = es_table_put_str(t, 1, "long", 4);
+        es_out_close(t->out, 0);
+        es_table_free(t);
+        TAP_OK(rc == -1, "packed: a value over the column's width is refused, not cut");
     }
 }
 

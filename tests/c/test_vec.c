@@ -150,7 +150,7 @@ static void test_quantile_rank(void) {
     TAP_OK(es_vec_quantile(x, 1, 0.3) == 1 && isnan(es_vec_quantile(x, 0, 0.5)), "quantile: one value, none");
     TAP_OK(es_vec_at_rank(d, 4, 1) == 40 && es_vec_at_rank(d, 4, 4) == 10, "rank: integer ranks");
     TAP_OK(es_vec_at_rank(d, 4, 2.5) == 25, "rank: fractional ranks interpolate");
-    TAP_OK(es_vec_at_rank(d, 4, 0.5) == 40, "rank: below 1 gives the first");
+    TAP_OK(isnan(es_vec_at_rank(d, 4, 0.5)) && isnan(es_vec_at_rank(d, 4, NAN)), "rank: below 1 names no value (NaN)");
     TAP_OK(es_vec_at_rank(d, 4, 4.5) == 5 && es_vec_at_rank(d, 4, 6) == 0,
            "rank: past the end the vector continues with zeros");
     TAP_OK(es_vec_at_rank(d, 0, 1) == 0, "rank: empty vector gives 0");
@@ -168,7 +168,55 @@ static void test_quantile_rank(void) {
     }
 }
 
+/* Comparisons, counts, sums above and clamps against plain loops. */
+static void test_compare(void) {
+    double x[6] = {3, -1, 2, 2, 0, 7.5}, y[6] = {1, -1, 5, 2, 0.5, 7.5}, m[6];
+    static const int ops[4] = {ES_CMP_GT, ES_CMP_GE, ES_CMP_LT, ES_CMP_LE};
+    int k, i, bad = 0;
+    for (k = 0; k < 4; k++) {
+        size_t want_v = 0, want_s = 0;
+        for (i = 0; i < 6; i++) {
+            int tv = ops[k] == ES_CMP_GT ? x[i] > y[i] : ops[k] == ES_CMP_GE ? x[i] >= y[i]
+                   : ops[k] == ES_CMP_LT ? x[i] < y[i] : x[i] <= y[i];
+            int ts = ops[k] == ES_CMP_GT ? x[i] > 2 : ops[k] == ES_CMP_GE ? x[i] >= 2
+                   : ops[k] == ES_CMP_LT ? x[i] < 2 : x[i] <= 2;
+            want_v += (size_t)tv;
+            want_s += (size_t)ts;
+        }
+        if (es_vec_count(x, y, 0, 6, ops[k]) != want_v || es_vec_count(x, NULL, 2, 6, ops[k]) != want_s) bad++;
+        memcpy(m, x, sizeof m);
+        es_vec_mask(m, y, 0, 6, ops[k]);
+        for (i = 0; i < 6; i++) {
+            double w = ops[k] == ES_CMP_GT ? x[i] > y[i] : ops[k] == ES_CMP_GE ? x[i] >= y[i]
+                     : ops[k] == ES_CMP_LT ? x[i] < y[i] : x[i] <= y[i];
+            if (m[i] != w) bad++;
+        }
+    }
+    TAP_OK(bad == 0, "compare: gt ge lt le masks and counts, against a vector or a scalar");
+    TAP_OK(es_vec_sum_above(x, 6, 2) == 10.5 && es_vec_sum_above(x, 0, 2) == 0, "sum_above: the values > t");
+    memcpy(m, x, sizeof m);
+    es_vec_clamp(m, 0, 5, 6);
+    TAP_OK(m[0] == 3 && m[1] == 0 && m[5] == 5 && m[4] == 0, "clamp: into [lo, hi]");
+}
+
+/* The EPT rule at return periods: ranks at P / i, interpolation, padding. */
+static void test_ep(void) {
+    double x[3] = {10, 40, 20}, out[5];
+    int32_t rp[5] = {10, 5, 4, 2, 1}, bad_rp[1] = {11};
+    char err[ES_ERR_MAX];
+    /* P = 10: 40 at rp 10, 20 at 5, 10 at 3.33, then 0 */
+    TAP_OK(es_lec_at_rps(x, 3, 10, rp, 5, out, err, sizeof err) == 0 && out[0] == 40 && out[1] == 20 &&
+               fabs(out[2] - (10 + (4 - 10.0 / 3) * (20 - 10) / (5 - 10.0 / 3))) < 1e-9 && out[3] == 0 && out[4] == 0,
+           "ep: ranks at P / i, interpolated, zeros past the losses (%g %g %g %g %g)", out[0], out[1], out[2], out[3],
+           out[4]);
+    TAP_OK(es_lec_at_rps(x, 3, 10, bad_rp, 1, out, err, sizeof err) == -1 && strstr(err, "outside 1..10"),
+           "ep: a return period beyond the curve is an error (%s)", err);
+    TAP_OK(es_lec_at_rps(x, 3, 2, rp + 4, 1, out, err, sizeof err) == -1, "ep: more losses than periods is an error");
+}
+
 int main(void) {
+    test_compare();
+    test_ep();
     test_elementwise();
     test_sort();
     test_top();

@@ -68,6 +68,7 @@ if have_conf; then
     parts "aal $c" "es run aal --run-dir '$CONF/aal/$c' -K gul -a \$O/alt -c \$O/alct && es run aal --run-dir '$CONF/aal/$c' -K gul -a \$O/altm -M"
     parts "oep_rp $c" "es run oep_rp -i '$CONF/aal/$c'/work/gul/*.bin --run-dir '$CONF/aal/$c' -o \$O/oep.csv"
     parts "period_means $c" "es run period_means -i '$CONF/aal/$c'/work/gul/*.bin --run-dir '$CONF/aal/$c' -o \$O/means.csv"
+    parts "exceedance $c" "es run exceedance -i '$CONF/aal/$c'/work/gul/*.bin --run-dir '$CONF/aal/$c' -t 0,1000,5e4 -o \$O/exc.csv"
   done
   # kat reads tables, not streams: the same whatever the part size
   parts "kat" "es run kat -d '$CONF/kat/qplt' -o \$O/k.csv -Q"

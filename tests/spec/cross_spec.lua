@@ -160,7 +160,7 @@ describe("evstream.accumulator", function()
     local acc = evstream.accumulator{len_sample = 2, op = "max", groups = occ}
     run(acc, s)
     assert.are.same({7, 0.25, 7, 0}, acc:values(2):totable())
-    assert.are.same({len_sample = 2, op = "max", f64 = false, positive_only = false, touch = false,
+    assert.are.same({len_sample = 2, op = "max", f64 = false, positive_only = false, touch = false, mean_only = false,
       budget = acc:options().budget}, acc:options())
     local a32 = evstream.accumulator{len_sample = 1}
     local a64 = evstream.accumulator{len_sample = 1, f64 = true}
