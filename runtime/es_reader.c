@@ -20,8 +20,8 @@
 ** views of it go stale; an error found ahead is returned when its turn comes,
 ** with the same message.
 ** The decoding thread leaves SIGINT and SIGTERM to the caller's thread, which
-** wakes it through a pipe when a signal stops the run.  EVSTREAM_THREADS=0 or
-** EVSTREAM_DECODE_AHEAD=0 keeps everything on the caller's thread.
+** wakes it through a pipe when a signal stops the run.  It is opt-in,
+** EVSTREAM_DECODE_AHEAD=1 (and more than one CPU, EVSTREAM_THREADS not 0).
 */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -635,13 +635,16 @@ static void reader_ahead_flush(es_reader *r) {
 }
 
 /* The ring is full for the decoding thread (which has made `made` slots):
-** every slot, or the byte budget with a batch waiting.  Half: the level
+** every slot, or the byte budget with a batch decoded beside the caller's.  Half: the level
 ** it waits for before it goes on (so that the threads wake each other once
 ** per many events). */
 static int ahead_full(reader_ahead *a, uint64_t made, int half) {
     uint64_t waiting = made - atomic_load(&a->freed);
-    if (half) return waiting > AHEAD_HALF || (waiting >= 1 && atomic_load(&a->pending) > READER_AHEAD_BYTES / 2);
-    return waiting >= READER_AHEAD_SLOTS || (waiting >= 1 && atomic_load(&a->pending) >= READER_AHEAD_BYTES);
+    /* waiting counts the caller's batch too: with two, one is decoded ahead
+    ** (double buffering goes on whatever the sizes: the waits of a giant
+    ** event's parts must not be the 100 ms safety net's) */
+    if (half) return waiting > AHEAD_HALF || (waiting >= 2 && atomic_load(&a->pending) > READER_AHEAD_BYTES / 2);
+    return waiting >= READER_AHEAD_SLOTS || (waiting >= 2 && atomic_load(&a->pending) >= READER_AHEAD_BYTES);
 }
 
 static void ahead_deadline(struct timespec *t, long ms) {
@@ -679,15 +682,22 @@ static void *reader_ahead_main(void *arg) {
         s->bytes = (uint64_t)s->batch.cap_pairs * 8 + (uint64_t)s->batch.cap_rec * 20; /* about: what it holds */
         atomic_fetch_add(&a->pending, s->bytes);
         atomic_store(&a->made, ++made);
-        if (atomic_load(&a->wants_ready) && (rc != 1 || made - atomic_load(&a->taken) >= AHEAD_HALF))
+        /* a waiting caller is woken for half a ring of events, or as soon
+        ** as a few hundred KiB wait (large events, parts of a giant one) */
+        if (atomic_load(&a->wants_ready) &&
+            (rc != 1 || made - atomic_load(&a->taken) >= AHEAD_HALF || atomic_load(&a->pending) >= READER_AHEAD_BYTES / 16))
             ahead_signal(a, &a->ready);
     } while (rc == 1);
     return NULL;
 }
 
+/* Opt-in (EVSTREAM_DECODE_AHEAD=1) for now: on the bench it costs CPU
+** (the hand-over, and a slot that grows anew for every part of a giant
+** event: `info` of a 1.6 GB two-event stream 0.5 s -> 4.7 s) more than it
+** saves on two cores (docs/performance.md). */
 static int reader_ahead_wanted(const es_reader *r) {
     const char *e = getenv("EVSTREAM_DECODE_AHEAD");
-    if (e && !strcmp(e, "0")) return 0;
+    if (!e || strcmp(e, "1") != 0) return 0;
     if (r->hooks.item_exit || r->hooks.finalize_event || r->hooks.event_read_log) return 0; /* callers' code */
     return es_table_default_threads() > 0;
 }
