@@ -33,16 +33,6 @@ static const char *aux_path(int csv) {
     return path[csv];
 }
 
-static void aux_write(const char *path, const uint8_t *p, size_t n) {
-    FILE *f;
-    /* a new file each time: truncating one makes ext4 flush it on close
-    ** (auto_da_alloc), a disk wait per input */
-    unlink(path);
-    f = fopen(path, "wb");
-    FUZZ_CHECK(f != NULL, "cannot write %s", path);
-    if (n) FUZZ_CHECK(fwrite(p, 1, n, f) == n, "short write to %s", path);
-    fclose(f);
-}
 
 /* A failure: one line, naming the file. */
 static void aux_check_err(const char *path, const char *err) {
@@ -149,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kind = ((data[0] >> 1) & 7) % AUX_NKINDS;
     csv = data[0] & 1;
     path = aux_path(csv);
-    aux_write(path, data + 1, size - 1);
+    fuzz_write_file(path, data + 1, size - 1);
     switch (kind) {
     case AUX_OCC: aux_occurrence(path); break;
     case AUX_PERIODS: aux_periods(path, 1 + (data[0] >> 4)); break; /* P in 1..16 */

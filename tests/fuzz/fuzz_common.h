@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,18 @@ static inline void fuzz_same(const fuzz_run *a, const fuzz_run *b, size_t prefix
                    "event %zu differs: id %d/%d, records %zu/%zu, pairs %zu/%zu", i, (int)a->ev[i].event_id,
                    (int)b->ev[i].event_id, a->ev[i].nrec, b->ev[i].nrec, a->ev[i].npairs, b->ev[i].npairs);
     }
+}
+
+/* The input of a file target as a fresh scratch file: unlinked and made
+** anew each time (truncating one makes ext4 flush it on close, a disk wait
+** per input). */
+static inline void fuzz_write_file(const char *path, const uint8_t *p, size_t n) {
+    FILE *f;
+    unlink(path);
+    f = fopen(path, "wb");
+    FUZZ_CHECK(f != NULL, "cannot write %s", path);
+    if (n) FUZZ_CHECK(fwrite(p, 1, n, f) == n, "short write to %s", path);
+    fclose(f);
 }
 
 #endif

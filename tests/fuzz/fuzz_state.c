@@ -29,14 +29,6 @@ static const char *state_path(int which) {
     return path[which];
 }
 
-static void state_write(const char *path, const uint8_t *p, size_t n) {
-    FILE *f;
-    unlink(path); /* a new file each time (see fuzz_aux.c) */
-    f = fopen(path, "wb");
-    FUZZ_CHECK(f != NULL, "cannot write %s", path);
-    if (n) FUZZ_CHECK(fwrite(p, 1, n, f) == n, "short write to %s", path);
-    fclose(f);
-}
 
 static void state_check_err(const char *path, const char *err) {
     FUZZ_CHECK(err[0] != 0, "failure without a message");
@@ -80,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     es_acc_opts o;
     es_acc *a;
     if (size < 1) return 0;
-    state_write(path, data + 1, size - 1);
+    fuzz_write_file(path, data + 1, size - 1);
 
     memset(&o, 0, sizeof o);
     if (es_acc_peek(path, &o, &meta, err, sizeof err)) {

@@ -64,15 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[ES_ERR_MAX] = "";
     int kind, k;
     const char *path;
-    FILE *f;
     if (size < 1) return 0;
     kind = data[0] % 3;
     path = xref_fz_path(kind == 0);
-    unlink(path); /* a new file: truncating one costs a flush on ext4 */
-    f = fopen(path, "wb");
-    FUZZ_CHECK(f != NULL, "cannot write %s", path);
-    if (size > 1) FUZZ_CHECK(fwrite(data + 1, 1, size - 1, f) == size - 1, "short write");
-    fclose(f);
+    fuzz_write_file(path, data + 1, size - 1);
     if (kind < 2) {
         es_xref x;
         if (es_xref_load(path, &x, err, sizeof err)) {
